@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import yargs, { type Argv, type Options } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { COLLECTORS } from './collectors/index.js';
+import { buildSchema, flagName, leaves } from './config/schema.js';
+import { ConfigError, formatProblem } from './config/problems.js';
+import { runDaemon } from './run.js';
+import { loadRuntimeConfig } from './runtime-config.js';
+
+/** sysexits.h EX_CONFIG: systemd's RestartPreventExitStatus=78 stops a restart loop on it. */
+export const EXIT_CONFIG = 78;
+
+const CONFIG_LEAVES = leaves(buildSchema(COLLECTORS));
+
+/** Every config key as a flag: `--web.listen-address`, `--collector.pressure.interval`, … */
+function withConfigFlags<T>(argv: Argv<T>): Argv<T> {
+  let result = argv.option('config', {
+    type: 'string',
+    describe: 'configuration file (default /etc/harbinger/harbinger.yml, if it exists)',
+    group: 'Configuration:',
+  });
+  for (const leaf of CONFIG_LEAVES) {
+    const options: Options = {
+      describe: `${leaf.help} (default ${JSON.stringify(leaf.default)})`,
+      group: leaf.path[0] === 'collector' ? 'Collectors:' : 'Configuration:',
+      type: leaf.type === 'boolean' ? 'boolean' : leaf.type === 'array' ? 'array' : 'string',
+    };
+    // node_exporter's spelling too: --collector.pressure / --no-collector.pressure.
+    if (leaf.path[0] === 'collector' && leaf.path[2] === 'enabled') options.alias = flagName(leaf.path.slice(0, 2));
+    result = result.option(flagName(leaf.path), options);
+  }
+  return result;
+}
+
+/** yargs' parsed argv → the flags loadConfig wants; unset flags stay undefined. */
+function configFlags(argv: Record<string, unknown>): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  for (const leaf of CONFIG_LEAVES) {
+    const value = argv[flagName(leaf.path)];
+    if (value === undefined) continue;
+    flags[flagName(leaf.path)] = Array.isArray(value) ? value.flatMap((v) => String(v).split(',')).filter((v) => v !== '') : value;
+  }
+  return flags;
+}
+
+function reportConfigError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`harbinger: invalid configuration (${err.problems.length} problem${err.problems.length > 1 ? 's' : ''}):\n`);
+    for (const problem of err.problems) process.stderr.write(`  ${formatProblem(problem)}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  throw err;
+}
+
+async function main(): Promise<void> {
+  await withConfigFlags(
+    yargs(hideBin(process.argv))
+      .scriptName('harbinger')
+      .parserConfiguration({ 'dot-notation': false, 'camel-case-expansion': false, 'boolean-negation': true })
+      .strict()
+      .command(
+        'run',
+        'run the agent in the foreground (as systemd does)',
+        () => {},
+        async (argv) => {
+          const load = () =>
+            loadRuntimeConfig({ collectors: COLLECTORS, configFile: argv.config as string | undefined, flags: configFlags(argv), env: process.env });
+          const initial = await load().catch(reportConfigError);
+          await runDaemon(initial, load);
+        },
+      )
+      .command(
+        'check-config',
+        'validate the configuration (file, env, flags) and exit: 0 valid, 78 invalid',
+        () => {},
+        async (argv) => {
+          const { config } = await loadRuntimeConfig({
+            collectors: COLLECTORS,
+            configFile: argv.config as string | undefined,
+            flags: configFlags(argv),
+            env: process.env,
+          }).catch(reportConfigError);
+          process.stdout.write(`configuration is valid (${config.file ?? 'no file: defaults, env and flags'})\n`);
+        },
+      )
+      .demandCommand(1, 'name a command: run or check-config')
+      .fail((message, err) => {
+        if (err) throw err;
+        // Unknown flags and bad flag syntax are configuration problems too: same exit code.
+        process.stderr.write(`harbinger: ${message}\nRun "harbinger --help" for the flags.\n`);
+        process.exit(EXIT_CONFIG);
+      })
+      .help()
+      .version(false)
+      .wrap(Math.min(120, process.stdout.columns ?? 100)),
+  ).parseAsync();
+}
+
+main().catch((err) => {
+  process.stderr.write(`harbinger: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

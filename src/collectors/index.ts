@@ -1,0 +1,6 @@
+import { hostCollector } from './host.js';
+import { pressureCollector } from './pressure/index.js';
+import type { CollectorDefinition } from './types.js';
+
+/** Every collector the agent knows; each brings its config keys, flags, loop and metrics. */
+export const COLLECTORS: readonly CollectorDefinition<any>[] = [pressureCollector, hostCollector];

@@ -1,0 +1,209 @@
+import { access } from 'node:fs/promises';
+import type { CollectorDefinition, CollectorSettings } from '../collectors/types.js';
+import type { LogLevel } from '../logger.js';
+import { parseDuration } from './duration.js';
+import { parseListenAddress, type ListenAddress } from './listen-address.js';
+import { ConfigError, type ConfigProblem } from './problems.js';
+import { buildSchema, envName, flagName, leaves, type Leaf } from './schema.js';
+import { compileSchema, schemaProblems, type Origin } from './schema-problems.js';
+import { readYamlSource, type YamlSource } from './yaml-source.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/harbinger/harbinger.yml';
+
+export interface Config {
+  /** The file that was read, or undefined when the default file does not exist. */
+  file: string | undefined;
+  web: { listenAddress: ListenAddress; configFile: string | undefined };
+  log: { level: LogLevel };
+  path: { procfs: string; sysfs: string };
+  collector: Readonly<Record<string, CollectorSettings>>;
+}
+
+export interface LoadInput {
+  collectors: readonly CollectorDefinition[];
+  /** `--config`; when absent, HARBINGER_CONFIG, then the default file if it exists. */
+  configFile?: string;
+  /** Parsed flags keyed by flag name (`web.listen-address`); undefined entries are unset. */
+  flags?: Readonly<Record<string, unknown>>;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Env vars that are not config keys but are still ours. */
+const RESERVED_ENV = new Set(['HARBINGER_CONFIG', 'HARBINGER_OPTS']);
+
+/**
+ * Loads defaults < file < env < flags, validates everything at once and returns a frozen Config.
+ * Throws ConfigError listing every problem, each naming its key and where its value came from.
+ */
+export async function loadConfig(input: LoadInput): Promise<Config> {
+  const env = input.env ?? {};
+  const schema = buildSchema(input.collectors);
+  const keys = leaves(schema);
+  const problems: ConfigProblem[] = [];
+
+  let file = input.configFile ?? env.HARBINGER_CONFIG;
+  if (file === undefined && (await exists(DEFAULT_CONFIG_FILE))) file = DEFAULT_CONFIG_FILE;
+  let source: YamlSource | undefined;
+  if (file !== undefined) {
+    try {
+      source = await readYamlSource(file);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+
+  const merged: Record<string, unknown> = {};
+  const origins = new Map<string, Origin>();
+  for (const leaf of keys) setIn(merged, leaf.path, leaf.default);
+  if (source) {
+    if (isPlainObject(source.value)) {
+      mergeInto(merged, source.value);
+    } else {
+      problems.push({ key: '', source: source.file, line: 1, message: 'the file must be a YAML mapping of keys (like `web:`)' });
+    }
+  }
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('HARBINGER_') || raw === undefined || RESERVED_ENV.has(name)) continue;
+    const leaf = keys.find((l) => envName(l.path) === name);
+    if (!leaf) {
+      problems.push({ key: '', source: `env ${name}`, message: 'is not a harbinger setting (unset it, or check its spelling)' });
+      continue;
+    }
+    setIn(merged, leaf.path, coerce(raw, leaf));
+    origins.set(leaf.path.join('.'), { source: `env ${name}` });
+  }
+  for (const leaf of keys) {
+    const value = input.flags?.[flagName(leaf.path)];
+    if (value === undefined) continue;
+    setIn(merged, leaf.path, typeof value === 'string' ? coerce(value, leaf) : value);
+    origins.set(leaf.path.join('.'), { source: `flag --${flagName(leaf.path)}` });
+  }
+
+  const originOf = (path: string[]): Origin => {
+    for (let n = path.length; n > 0; n--) {
+      const origin = origins.get(path.slice(0, n).join('.'));
+      if (origin) return origin;
+    }
+    if (source && hasIn(source.value, path)) return { source: source.file, ...source.locate(path) };
+    return { source: source ? source.file : 'default' };
+  };
+
+  const validate = compileSchema(schema);
+  if (!validate(merged)) problems.push(...schemaProblems(validate.errors, originOf));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config = toConfig(merged, file === undefined ? undefined : file, input.collectors, originOf, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function toConfig(
+  raw: Record<string, any>,
+  file: string | undefined,
+  collectors: readonly CollectorDefinition[],
+  originOf: (path: string[]) => Origin,
+  problems: ConfigProblem[],
+): Config {
+  const listen = parseListenAddress(raw.web.listen_address);
+  if (typeof listen === 'string') {
+    problems.push({ key: 'web.listen_address', message: listen, ...originOf(['web', 'listen_address']) });
+  }
+  const collector: Record<string, CollectorSettings> = {};
+  for (const definition of collectors) {
+    const { enabled, interval, timeout, ...options } = raw.collector[definition.name];
+    const intervalMs = parseDuration(interval);
+    const timeoutMs = parseDuration(timeout);
+    const at = (key: string) => originOf(['collector', definition.name, key]);
+    if (intervalMs < 1000) {
+      problems.push({ key: `collector.${definition.name}.interval`, message: `must be at least 1s, got "${interval}"`, ...at('interval') });
+    }
+    if (timeoutMs <= 0) {
+      problems.push({ key: `collector.${definition.name}.timeout`, message: `must be more than 0, got "${timeout}"`, ...at('timeout') });
+    } else if (timeoutMs > intervalMs && !definition.once) {
+      // A collection still running when the next one is due would pile up behind it.
+      problems.push({
+        key: `collector.${definition.name}.timeout`,
+        message: `must not be longer than the interval (${interval}), got "${timeout}"`,
+        ...at('timeout'),
+      });
+    }
+    collector[definition.name] = { enabled, intervalMs, timeoutMs, options };
+  }
+  return {
+    file,
+    web: {
+      listenAddress: typeof listen === 'string' ? { port: 0 } : listen,
+      configFile: raw.web.config_file || undefined,
+    },
+    log: { level: raw.log.level },
+    path: { procfs: raw.path.procfs, sysfs: raw.path.sysfs },
+    collector,
+  };
+}
+
+/** Env vars and string flags arrive as text; turn them into the type the schema wants. */
+function coerce(text: string, leaf: Leaf): unknown {
+  switch (leaf.type) {
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      return text;
+    case 'number':
+    case 'integer':
+      return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+    case 'array':
+      return text === '' ? [] : text.split(',').map((s) => s.trim());
+    default:
+      return text;
+  }
+}
+
+function mergeInto(target: Record<string, unknown>, layer: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(layer)) {
+    // `key:` with nothing after it is YAML null: read it as "not set", so the defaults apply.
+    if (value === null) continue;
+    const current = target[key];
+    if (isPlainObject(value) && isPlainObject(current)) mergeInto(current, value);
+    else target[key] = value;
+  }
+}
+
+function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (!isPlainObject(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function hasIn(value: unknown, path: readonly string[]): boolean {
+  let node = value;
+  for (const key of path) {
+    if (!isPlainObject(node) || !(key in node)) return false;
+    node = node[key];
+  }
+  return true;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

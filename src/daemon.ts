@@ -1,0 +1,135 @@
+import type { Registry } from 'prom-client';
+import type { CollectorDefinition } from './collectors/types.js';
+import { ConfigError } from './config/problems.js';
+import { HttpService } from './http.js';
+import type { Logger } from './logger.js';
+import { createRegistry, type ReloadStatus } from './metrics/registry.js';
+import type { RuntimeConfig } from './runtime-config.js';
+import { Scheduler } from './scheduler.js';
+import { State } from './state.js';
+
+export interface DaemonDeps {
+  collectors: readonly CollectorDefinition[];
+  logger: Logger;
+  version: string;
+  /** Re-reads file, env and flags (SIGHUP). */
+  reloadConfig: () => Promise<RuntimeConfig>;
+  now?: () => number;
+}
+
+/** Starts the services in order and stops them in reverse; SIGHUP swaps in a new valid config. */
+export class Daemon {
+  readonly state = new State();
+  readonly registry: Registry;
+  private runtime: RuntimeConfig;
+  private scheduler: Scheduler | undefined;
+  private http: HttpService | undefined;
+  private readonly reloadStatus: ReloadStatus;
+  private readonly startedAtMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    initial: RuntimeConfig,
+    private readonly deps: DaemonDeps,
+  ) {
+    this.runtime = initial;
+    this.now = deps.now ?? Date.now;
+    this.startedAtMs = this.now();
+    this.reloadStatus = { successful: true, lastSuccessMs: this.startedAtMs };
+    const reload = this.reloadStatus;
+    this.registry = createRegistry(deps.version, this.state, () => reload);
+    for (const definition of deps.collectors) {
+      definition.registerMetrics(this.registry, () => this.state.reading(definition.name));
+    }
+  }
+
+  get port(): number | undefined {
+    return this.http?.port;
+  }
+
+  async start(): Promise<void> {
+    this.startScheduler();
+    await this.startHttp();
+    this.deps.logger.info({ version: this.deps.version, config: this.runtime.config.file ?? '(defaults)' }, 'harbinger started');
+  }
+
+  /** Stops accepting scrapes first, then the collectors; each step runs even if one fails. */
+  async stop(): Promise<void> {
+    const steps: Array<[string, () => Promise<void> | undefined]> = [
+      ['http', () => this.http?.stop()],
+      ['scheduler', () => this.scheduler?.stop()],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.deps.logger.error({ err, step: name }, 'error while stopping');
+      }
+    }
+    this.http = undefined;
+    this.scheduler = undefined;
+  }
+
+  /** SIGHUP: a valid new config replaces the running one; an invalid one is logged and ignored. */
+  async reload(): Promise<boolean> {
+    const { logger } = this.deps;
+    let next: RuntimeConfig;
+    try {
+      next = await this.deps.reloadConfig();
+    } catch (err) {
+      this.reloadStatus.successful = false;
+      const problems = err instanceof ConfigError ? err.problems : [{ key: '', message: String(err) }];
+      logger.error({ problems }, 'configuration reload refused; the running configuration is kept');
+      return false;
+    }
+    const previous = this.runtime;
+    this.runtime = next;
+    logger.level = next.config.log.level;
+    await this.scheduler?.stop();
+    this.startScheduler();
+    // A web config file may have new certificates or users even when its path did not change.
+    const webChanged =
+      JSON.stringify(previous.config.web) !== JSON.stringify(next.config.web) || previous.web !== undefined || next.web !== undefined;
+    if (webChanged) {
+      await this.http?.stop();
+      try {
+        await this.startHttp();
+      } catch (err) {
+        logger.error({ err }, 'cannot serve with the new web settings; serving with the previous ones');
+        this.runtime = { ...next, config: { ...next.config, web: previous.config.web }, web: previous.web };
+        await this.startHttp();
+        this.reloadStatus.successful = false;
+        return false;
+      }
+    }
+    this.reloadStatus.successful = true;
+    this.reloadStatus.lastSuccessMs = this.now();
+    logger.info({ config: next.config.file ?? '(defaults)' }, 'configuration reloaded');
+    return true;
+  }
+
+  private startScheduler(): void {
+    this.scheduler = new Scheduler(this.deps.collectors, this.runtime.config, {
+      state: this.state,
+      logger: this.deps.logger,
+      ...(this.deps.now ? { now: this.deps.now } : {}),
+    });
+    this.scheduler.start();
+  }
+
+  private async startHttp(): Promise<void> {
+    const http = new HttpService(httpSettings(this.runtime), {
+      registry: this.registry,
+      state: this.state,
+      logger: this.deps.logger.child({ component: 'http' }),
+      version: this.deps.version,
+      startedAtMs: this.startedAtMs,
+    });
+    await http.start();
+    this.http = http;
+  }
+}
+
+function httpSettings(runtime: RuntimeConfig) {
+  return { listenAddress: runtime.config.web.listenAddress, web: runtime.web };
+}

@@ -1,0 +1,143 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { formatListenAddress, type ListenAddress } from './config/listen-address.js';
+import type { Logger } from './logger.js';
+import type { State } from './state.js';
+import { createWebServer } from './web/server.js';
+import type { WebConfig } from './web/webconfig.js';
+
+export interface HttpSettings {
+  listenAddress: ListenAddress;
+  web: WebConfig | undefined;
+}
+
+export interface HttpDeps {
+  registry: Registry;
+  state: State;
+  logger: Logger;
+  version: string;
+  startedAtMs: number;
+  now?: () => number;
+}
+
+/** /metrics, /health and /. Every response is built from state in memory; nothing collects here. */
+export class HttpService {
+  private server: Server | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    readonly settings: HttpSettings,
+    private readonly deps: HttpDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The bound port, once listening (useful with port 0). */
+  get port(): number | undefined {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  }
+
+  async start(): Promise<void> {
+    const server = createWebServer(this.settings.web, (req, res) => void this.handle(req, res));
+    // Slow or idle clients must not pin sockets forever; Prometheus reconnects as needed.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 30_000;
+    const { host, port } = this.settings.listenAddress;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.deps.logger.error({ err }, 'http server error'));
+    this.server = server;
+    this.deps.logger.info(
+      { address: formatListenAddress({ ...this.settings.listenAddress, port: this.port ?? port }), tls: Boolean(this.settings.web?.tls) },
+      'serving /metrics, /health and /',
+    );
+  }
+
+  /** Stops accepting connections, lets in-flight responses finish, then cuts what is left. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const force = setTimeout(() => server.closeAllConnections(), 1000);
+    await closed;
+    clearTimeout(force);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
+        const body = await this.deps.registry.metrics();
+        this.send(req, res, 200, this.deps.registry.contentType, body);
+      } else if (path === '/health') {
+        this.send(req, res, 200, 'application/json', `${JSON.stringify(this.health())}\n`);
+      } else if (path === '/') {
+        this.send(req, res, 200, 'text/html; charset=utf-8', this.index());
+      } else {
+        this.send(req, res, 404, 'text/plain', 'not found: try /metrics, /health or /\n');
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end('internal error\n');
+    }
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  health(): object {
+    const { state, version, startedAtMs } = this.deps;
+    const now = this.now();
+    const collectors: Record<string, object> = {};
+    let healthy = true;
+    for (const name of state.collectors()) {
+      const s = state.status(name);
+      if (!s.enabled) continue;
+      if (s.success === false) healthy = false;
+      collectors[name] = {
+        success: s.success ?? null,
+        last_success: s.lastSuccessMs === undefined ? null : new Date(s.lastSuccessMs).toISOString(),
+        data_age_seconds: s.lastSuccessMs === undefined ? null : (now - s.lastSuccessMs) / 1000,
+        consecutive_failures: s.consecutiveFailures,
+        last_error: s.lastError ?? null,
+      };
+    }
+    return {
+      status: healthy ? 'ok' : 'degraded',
+      version,
+      started_at: new Date(startedAtMs).toISOString(),
+      uptime_seconds: (now - startedAtMs) / 1000,
+      collectors,
+    };
+  }
+
+  private index(): string {
+    return `<!doctype html>
+<html><head><meta charset="utf-8"><title>harbinger ${escapeHtml(this.deps.version)}</title></head>
+<body><h1>harbinger</h1>
+<p>Disk, pressure and database health of this host.</p>
+<ul><li><a href="metrics">/metrics</a>: Prometheus metrics</li><li><a href="health">/health</a>: collector status (JSON)</li></ul>
+</body></html>
+`;
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { startAgent, waitForCollector } from '../helpers/agent.js';
+import { parseScrape, sampleValue } from '../helpers/metrics.js';
+import { repoPath } from '../helpers/tmp.js';
+import { requireTool } from '../helpers/tools.js';
+
+const run = promisify(execFile);
+const FIXTURE = repoPath('test/fixtures/host/modern');
+
+async function startOnFixture(t: Parameters<typeof startAgent>[0]) {
+  const agent = await startAgent(t, [
+    '--config',
+    repoPath('examples/harbinger.yml'),
+    '--path.procfs',
+    `${FIXTURE}/proc`,
+    '--path.sysfs',
+    `${FIXTURE}/sys`,
+    '--collector.pressure.units',
+    'postgresql@15-main.service,mariadb.service,absent.service',
+    '--no-collector.host',
+  ]);
+  await waitForCollector(agent, 'pressure');
+  return agent;
+}
+
+test('a scrape of the agent on a fixture tree has the fixture\'s values', async (t) => {
+  const agent = await startOnFixture(t);
+  const response = await fetch(`${agent.url}/metrics`);
+  t.is(response.status, 200);
+  t.regex(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const samples = parseScrape(await response.text());
+  const v = (name: string, labels: Record<string, string> = {}) => sampleValue(samples, name, labels);
+  t.is(v('harbinger_pressure_io_stalled_seconds_total', { cgroup: '/' }), 701.234567);
+  t.is(v('harbinger_pressure_io_waiting_seconds_total', { cgroup: '/' }), 812.345678);
+  t.is(v('harbinger_pressure_irq_stalled_seconds_total', { cgroup: '/' }), 1.234567);
+  t.is(v('harbinger_pressure_cpu_waiting_seconds_total', { cgroup: '/system.slice/system-postgresql.slice/postgresql@15-main.service' }), 5.123456);
+  t.is(v('harbinger_pressure_io_stalled_seconds_total', { cgroup: '/system.slice/mariadb.service' }), 2);
+  t.is(v('harbinger_unit_cgroup_found', { unit: 'absent.service' }), 0);
+  t.is(v('harbinger_unit_cgroup_found', { unit: 'mariadb.service' }), 1);
+  t.is(v('harbinger_pressure_available'), 1);
+  t.is(v('harbinger_load1'), 3.41);
+  t.true(v('harbinger_memory_total_bytes')! > 0);
+  t.is(v('harbinger_collector_success', { collector: 'pressure' }), 1);
+  t.is(v('harbinger_collector_success', { collector: 'host' }), undefined, 'disabled collector has no series');
+  t.true(v('harbinger_collector_last_success_timestamp_seconds', { collector: 'pressure' })! > Date.now() / 1000 - 60);
+  t.is(v('harbinger_config_last_reload_successful'), 1);
+  t.is(samples.find((s) => s.name === 'harbinger_build_info')?.labels.nodejs_version, process.versions.node);
+});
+
+test('promtool check metrics reports zero problems on a full scrape', async (t) => {
+  const promtool = requireTool('promtool', 'prometheus');
+  const agent = await startAgent(t, ['--config', repoPath('examples/harbinger.yml'), '--collector.pressure.units', 'postgresql.service']);
+  await waitForCollector(agent, 'pressure');
+  await waitForCollector(agent, 'host');
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  t.true(text.includes('harbinger_host_info{'));
+  const child = execFile(promtool, ['check', 'metrics']);
+  child.stdin!.end(text);
+  const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+  t.is(result.out.trim(), '', `promtool found problems:\n${result.out}`);
+  t.is(result.code, 0);
+});
+
+test('/health is JSON with every enabled collector; / links the endpoints; unknown paths 404', async (t) => {
+  const agent = await startOnFixture(t);
+  const health = (await (await fetch(`${agent.url}/health`)).json()) as Record<string, any>;
+  t.is(health.status, 'ok');
+  t.deepEqual(Object.keys(health.collectors), ['pressure']);
+  t.is(health.collectors.pressure.success, true);
+  t.is(health.collectors.pressure.last_error, null);
+  const index = await (await fetch(`${agent.url}/`)).text();
+  t.true(index.includes('href="metrics"') && index.includes('href="health"'));
+  t.is((await fetch(`${agent.url}/nope`)).status, 404);
+  t.is((await fetch(`${agent.url}/metrics`, { method: 'POST' })).status, 405);
+});
+
+test('the scrape path never collects: scraping many times does not run the collector', async (t) => {
+  const agent = await startOnFixture(t);
+  const before = parseScrape(await (await fetch(`${agent.url}/metrics`)).text());
+  for (let i = 0; i < 20; i++) await (await fetch(`${agent.url}/metrics`)).text();
+  const after = parseScrape(await (await fetch(`${agent.url}/metrics`)).text());
+  const ts = (s: typeof before) => sampleValue(s, 'harbinger_collector_last_success_timestamp_seconds', { collector: 'pressure' });
+  t.is(ts(after), ts(before), 'the 15 s collection interval, not the scrapes, decides when data is read');
+});
+
+test('check-config: exit 0 on the example, 78 with every problem listed on a bad file', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const ok = await run(process.execPath, [cli, 'check-config', '--config', repoPath('examples/harbinger.yml')]);
+  t.regex(ok.stdout, /configuration is valid/);
+  const bad = await run(process.execPath, [cli, 'check-config', '--config', repoPath('test/fixtures/config/bad.yml')]).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.is(bad?.code, 78);
+  t.regex(bad!.stderr, /invalid configuration \(3 problems\)/);
+  t.regex(bad!.stderr, /bad\.yml:3:3: web\.listen_adress: unknown key/);
+  t.regex(bad!.stderr, /bad\.yml:6:5: collector\.pressure\.interval: must be a duration/);
+  t.regex(bad!.stderr, /bad\.yml:8:3: collector\.smart: unknown key "smart"/);
+});
+
+test('an unknown flag is refused with exit 78, as a config problem', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const err = await run(process.execPath, [cli, 'check-config', '--config', repoPath('examples/harbinger.yml'), '--web.listen-adress', ':1']).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.is(err?.code, 78);
+  t.regex(err!.stderr, /Unknown argument/);
+});
+
+test('run with an invalid config starts nothing and exits 78', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const err = await run(process.execPath, [cli, 'run', '--config', repoPath('test/fixtures/config/bad.yml')], { timeout: 10_000 }).then(
+    () => undefined,
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+  t.is(err?.code, 78);
+  t.is(err!.stdout, '', 'no service started, nothing logged as running');
+});

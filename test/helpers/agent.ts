@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { ExecutionContext } from 'ava';
+import { repoPath } from './tmp.js';
+import { waitFor } from './tools.js';
+
+export interface RunningAgent {
+  process: ChildProcess;
+  port: number;
+  url: string;
+  /** Log lines so far, parsed. */
+  logs(): Array<Record<string, unknown>>;
+  stderr(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+export const CLI = repoPath('dist/src/cli.js');
+
+/**
+ * Starts the built agent (`harbinger run`) on a free port and waits until it serves. The port
+ * comes from its own log line (it listens on port 0), so tests never race for ports.
+ */
+export async function startAgent(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<RunningAgent> {
+  const child = spawn(process.execPath, [CLI, 'run', '--web.listen-address', '127.0.0.1:0', ...args], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const port = await waitFor(
+    'the agent to listen',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${err}${out}`);
+      const line = logs().find((l) => l.msg === 'serving /metrics, /health and /');
+      return line ? Number(String(line.address).split(':').pop()) : undefined;
+    },
+    10_000,
+  );
+  return { process: child, port, url: `http://127.0.0.1:${port}`, logs, stderr: () => err, exited };
+}
+
+/** Waits until the scheduler has a reading for a collector, so a scrape has data. */
+export async function waitForCollector(agent: RunningAgent, collector: string): Promise<void> {
+  await waitFor(`collector ${collector}`, async () => {
+    const health = (await (await fetch(`${agent.url}/health`)).json()) as { collectors: Record<string, { success: boolean }> };
+    return health.collectors[collector]?.success ? true : undefined;
+  });
+}
