@@ -87,20 +87,13 @@ export class Daemon {
     logger.level = next.config.log.level;
     await this.scheduler?.stop();
     this.startScheduler();
-    // A web config file may have new certificates or users even when its path did not change.
-    const webChanged =
-      JSON.stringify(previous.config.web) !== JSON.stringify(next.config.web) || previous.web !== undefined || next.web !== undefined;
-    if (webChanged) {
-      await this.http?.stop();
-      try {
-        await this.startHttp();
-      } catch (err) {
-        logger.error({ err }, 'cannot serve with the new web settings; serving with the previous ones');
-        this.runtime = { ...next, config: { ...next.config, web: previous.config.web }, web: previous.web };
-        await this.startHttp();
-        this.reloadStatus.successful = false;
-        return false;
-      }
+    try {
+      await this.http?.update(httpSettings(next));
+    } catch (err) {
+      logger.error({ err }, 'cannot serve with the new web settings; serving with the previous ones');
+      this.runtime = { ...next, config: { ...next.config, web: previous.config.web }, web: previous.web };
+      this.reloadStatus.successful = false;
+      return false;
     }
     this.reloadStatus.successful = true;
     this.reloadStatus.lastSuccessMs = this.now();

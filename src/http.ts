@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { formatListenAddress, type ListenAddress } from './config/listen-address.js';
 import type { Logger } from './logger.js';
 import type { State } from './state.js';
-import { createWebServer } from './web/server.js';
+import { createWebServer, updateWebServer } from './web/server.js';
 import type { WebConfig } from './web/webconfig.js';
 
 export interface HttpSettings {
@@ -24,12 +24,35 @@ export interface HttpDeps {
 export class HttpService {
   private server: Server | undefined;
   private readonly now: () => number;
+  private readonly handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
 
   constructor(
-    readonly settings: HttpSettings,
+    private settings: HttpSettings,
     private readonly deps: HttpDeps,
   ) {
     this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * Takes new settings (SIGHUP). Same address: applied to the open socket, so scrapes never see
+   * a refused connection; a new address, or TLS switched on or off: a new listener.
+   */
+  async update(settings: HttpSettings): Promise<void> {
+    const sameAddress = JSON.stringify(settings.listenAddress) === JSON.stringify(this.settings.listenAddress);
+    if (this.server && sameAddress && updateWebServer(this.server, settings.web, this.handler)) {
+      this.settings = settings;
+      return;
+    }
+    const previous = this.settings;
+    await this.stop();
+    this.settings = settings;
+    try {
+      await this.start();
+    } catch (err) {
+      this.settings = previous;
+      await this.start();
+      throw err;
+    }
   }
 
   /** The bound port, once listening (useful with port 0). */
@@ -39,7 +62,7 @@ export class HttpService {
   }
 
   async start(): Promise<void> {
-    const server = createWebServer(this.settings.web, (req, res) => void this.handle(req, res));
+    const server = createWebServer(this.settings.web, this.handler);
     // Slow or idle clients must not pin sockets forever; Prometheus reconnects as needed.
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;

@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import si from 'systeminformation';
 import { stateFamily } from '../metrics/state-family.js';
 import type { CollectorDefinition } from './types.js';
 
@@ -19,6 +18,8 @@ export interface HostInfo {
  * systeminformation spawns helper commands that have no place in a periodic loop.
  */
 async function readHostInfo(): Promise<HostInfo> {
+  // Loaded here, not at start-up: the agent needs it once, and most of its code never.
+  const { default: si } = await import('systeminformation');
   const [os, cpu, mem] = await Promise.all([si.osInfo(), si.cpu(), si.mem()]);
   return {
     os: os.distro || os.platform,

@@ -14,12 +14,34 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
  * then `handler`. Only the server object is created here: the caller calls listen().
  */
 export function createWebServer(web: WebConfig | undefined, handler: RequestHandler): http.Server | https.Server {
+  const listener = webListener(web, handler);
+  return web?.tls ? https.createServer(httpsOptions(web.tls), listener) : http.createServer(listener);
+}
+
+/**
+ * Applies a re-read web config to a listening server without closing its socket, so a SIGHUP
+ * never refuses a scrape or moves a port. Returns false when that cannot be done (TLS switched
+ * on or off): the caller then opens a new server.
+ */
+export function updateWebServer(server: http.Server | https.Server, web: WebConfig | undefined, handler: RequestHandler): boolean {
+  const isTls = server instanceof https.Server;
+  if (isTls !== Boolean(web?.tls)) return false;
+  if (web?.tls && server instanceof https.Server) {
+    server.setSecureContext(httpsOptions(web.tls));
+    // Per-connection settings tls.Server reads from itself, outside the secure context.
+    Object.assign(server, { requestCert: web.tls.requestCert, rejectUnauthorized: web.tls.rejectUnauthorized });
+  }
+  server.removeAllListeners('request');
+  server.on('request', webListener(web, handler));
+  return true;
+}
+
+function webListener(web: WebConfig | undefined, handler: RequestHandler): RequestHandler {
   const headers = Object.entries(web?.headers ?? {});
   const auth = web && web.basicAuthUsers.size > 0 ? new BasicAuth(web.basicAuthUsers) : undefined;
-  const tls = web?.tls;
-  const refusal = tls ? clientCertPolicy(tls) : undefined;
+  const refusal = web?.tls ? clientCertPolicy(web.tls) : undefined;
 
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+  return (req: IncomingMessage, res: ServerResponse): void => {
     for (const [name, value] of headers) res.setHeader(name, value);
     const refused = refusal?.(req.socket as TLSSocket);
     if (refused) {
@@ -37,7 +59,6 @@ export function createWebServer(web: WebConfig | undefined, handler: RequestHand
       else reply(res, 401, 'Unauthorized', { 'WWW-Authenticate': 'Basic realm="harbinger"' });
     });
   };
-  return tls ? https.createServer(httpsOptions(tls), listener) : http.createServer(listener);
 }
 
 function httpsOptions(tls: WebTlsConfig): https.ServerOptions {

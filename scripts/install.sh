@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# Install harbinger as a systemd service, from a built checkout.
+# Run `scripts/install.sh --help` for what it does.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/install.sh [OPTIONS]
+
+Installs harbinger from this checkout (after `npm ci && npm run build`) as a
+systemd service. Run it as root. Running it again upgrades in place and keeps
+your configuration.
+
+  /usr/lib/harbinger/          the agent: dist/, production node_modules/,
+                               package.json, examples/
+  /usr/lib/harbinger/bin/harbinger
+                               wrapper: runs dist/src/cli.js with the node found now
+  /usr/local/bin/harbinger     symlink to the wrapper
+  /etc/harbinger/harbinger.yml config, from examples/harbinger.yml, only if absent
+  /etc/default/harbinger       environment file (HARBINGER_OPTS), only if absent
+  /etc/systemd/system/harbinger.service
+                               the unit (replaced on every install: put local
+                               changes in `systemctl edit harbinger`)
+  user and group "harbinger"   system account, no login, no home of its own
+
+Then it checks the config with `harbinger check-config`, and when systemd is
+running runs `systemctl daemon-reload` and `systemctl enable --now harbinger`
+(and restarts the agent if it was running and something changed).
+
+Options:
+  --uninstall      stop and disable the service; remove /usr/lib/harbinger, the
+                   unit and the symlink. Keeps /etc/harbinger,
+                   /etc/default/harbinger, /var/lib/harbinger and the user.
+  --purge          with --uninstall (or alone): also remove /etc/harbinger,
+                   /etc/default/harbinger, /var/lib/harbinger and the unit's
+                   drop-ins. The user and group are kept (userdel harbinger).
+  --no-start       install, but do not enable or start the service.
+  --destdir DIR    install under DIR instead of / (also: DESTDIR=DIR in the
+                   environment), for packaging or testing. Needs no root; does
+                   not create the user nor call systemctl.
+  --node PATH      the node binary to use (default: `command -v node`);
+                   must be >= 20.19 and outside /home, /root and /run/user.
+  -h, --help       this text.
+
+Production dependencies are installed with `npm ci --omit=dev --prefer-offline`
+into /usr/lib/harbinger: from npm's cache when it has them (it does after the
+checkout's own `npm ci`), else from the registry.
+EOF
+}
+
+MIN_NODE=20.19
+UNIT=harbinger.service
+
+die() {
+  printf 'install.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+say() { printf 'install.sh: %s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+
+# --- arguments ---------------------------------------------------------------
+orig_args="$*"
+mode=install
+purge=0
+start=1
+node_arg=""
+destdir="${DESTDIR:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --uninstall) mode=uninstall ;;
+    --purge) mode=uninstall; purge=1 ;;
+    --no-start) start=0 ;;
+    --destdir) [ $# -ge 2 ] || die "--destdir needs a directory"; destdir="$2"; shift ;;
+    --destdir=*) destdir="${1#--destdir=}" ;;
+    --node) [ $# -ge 2 ] || die "--node needs a path"; node_arg="$2"; shift ;;
+    --node=*) node_arg="${1#--node=}" ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option: $1 (see --help)" ;;
+  esac
+  shift
+done
+
+if [ -n "$destdir" ]; then
+  case "$destdir" in /*) ;; *) destdir="$PWD/$destdir" ;; esac
+  destdir="${destdir%/}"
+fi
+
+umask 022
+LIB="$destdir/usr/lib/harbinger"
+ETC="$destdir/etc/harbinger"
+CONFIG="$ETC/harbinger.yml"
+DEFAULTS="$destdir/etc/default/harbinger"
+UNIT_DIR="$destdir/etc/systemd/system"
+LINK="$destdir/usr/local/bin/harbinger"
+STATE="$destdir/var/lib/harbinger"
+
+if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then
+  die "needs root: run \`sudo $0${orig_args:+ $orig_args}\` (or --destdir DIR to install into a directory)"
+fi
+
+# systemctl only for a real install on a host that was booted with systemd
+# (the test sd_booted() uses), not in a container or chroot without it.
+use_systemd=0
+if [ -z "$destdir" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  use_systemd=1
+fi
+
+# --- uninstall ---------------------------------------------------------------
+if [ "$mode" = uninstall ]; then
+  if [ "$use_systemd" = 1 ]; then
+    if systemctl cat "$UNIT" >/dev/null 2>&1; then
+      say "stopping and disabling $UNIT"
+      systemctl disable --now "$UNIT" || warn "could not stop/disable $UNIT"
+    fi
+  elif [ -z "$destdir" ]; then
+    say "systemd is not running here: nothing to stop (run \`systemctl disable --now $UNIT\` where it is)"
+  fi
+  rm -f "$UNIT_DIR/$UNIT"
+  if [ -L "$LINK" ] && [ "$(readlink "$LINK")" = /usr/lib/harbinger/bin/harbinger ]; then rm -f "$LINK"; fi
+  rm -rf "$LIB"
+  say "removed /usr/lib/harbinger, the unit and /usr/local/bin/harbinger"
+  if [ "$purge" = 1 ]; then
+    rm -rf "$ETC" "$DEFAULTS" "$STATE" "$UNIT_DIR/$UNIT.d"
+    say "purged /etc/harbinger, /etc/default/harbinger, /var/lib/harbinger and $UNIT.d drop-ins"
+    if [ -z "$destdir" ] && getent passwd harbinger >/dev/null; then
+      say "kept user and group harbinger (remove them with \`userdel harbinger\`)"
+    fi
+  else
+    say "kept /etc/harbinger, /etc/default/harbinger and /var/lib/harbinger (--purge removes them)"
+  fi
+  if [ "$use_systemd" = 1 ]; then
+    systemctl daemon-reload
+    systemctl reset-failed "$UNIT" 2>/dev/null || true
+  fi
+  exit 0
+fi
+
+# --- install: preconditions --------------------------------------------------
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for f in package.json package-lock.json systemd/harbinger.service systemd/harbinger.default; do
+  [ -f "$SRC/$f" ] || die "$SRC/$f is missing: run this script from a harbinger checkout"
+done
+[ -f "$SRC/dist/src/cli.js" ] || die "$SRC/dist/src/cli.js not found: run \`npm ci && npm run build\` in $SRC first"
+
+node_bin="${node_arg:-$(command -v node || true)}"
+[ -n "$node_bin" ] || die "node >= $MIN_NODE not found: install Node.js (Debian: apt-get install nodejs; or NodeSource), or pass --node PATH"
+[ -x "$node_bin" ] || die "$node_bin is not an executable node (--node PATH)"
+case "$node_bin" in /*) ;; *) node_bin="$(cd "$(dirname "$node_bin")" && pwd)/$(basename "$node_bin")" ;; esac
+node_version="$("$node_bin" -p 'process.versions.node' 2>/dev/null)" || die "$node_bin does not run"
+if ! "$node_bin" -e '
+  const [a, b] = process.versions.node.split(".").map(Number);
+  const [x, y] = process.argv[1].split(".").map(Number);
+  process.exit(a > x || (a === x && b >= y) ? 0 : 1);' "$MIN_NODE"; then
+  die "node >= $MIN_NODE not found: $node_bin is $node_version (install a newer nodejs, or pass --node PATH)"
+fi
+# The unit's ProtectHome=yes hides these; a node from nvm or volta would not start.
+node_real="$(readlink -f "$node_bin")"
+for p in "$node_bin" "$node_real"; do
+  case "$p" in
+    /home/* | /root/* | /run/user/*)
+      die "node is $p, in a home directory, which the service cannot see (ProtectHome=yes): install node system-wide (apt-get install nodejs, or NodeSource) or pass --node PATH" ;;
+  esac
+done
+npm_bin="$(command -v npm || true)"
+[ -n "$npm_bin" ] || die "npm not found: it installs the production dependencies (Debian: apt-get install npm; NodeSource's nodejs includes it)"
+if [ -z "$destdir" ] && ! getent group disk >/dev/null; then
+  die "group \"disk\" does not exist: the unit's SupplementaryGroups=disk needs it (groupadd --system disk)"
+fi
+
+# --- install: /usr/lib/harbinger ---------------------------------------------
+# Everything is assembled in a staging directory next to the target, then
+# swapped in with rename(): a failed npm ci leaves the installed agent as it was.
+mkdir -p "$(dirname "$LIB")"
+stage="$(mktemp -d "$(dirname "$LIB")/.harbinger.XXXXXX")"
+cleanup() { rm -rf "$stage" "${old:-}"; }
+trap cleanup EXIT
+
+cp "$SRC/package.json" "$SRC/package-lock.json" "$stage/"
+mkdir -p "$stage/dist"
+cp -R "$SRC/dist/src" "$stage/dist/src"
+for f in README.md LICENSE; do
+  if [ -f "$SRC/$f" ]; then cp "$SRC/$f" "$stage/"; fi
+done
+if [ -d "$SRC/examples" ]; then cp -R "$SRC/examples" "$stage/examples"; fi
+# A private registry or cache setting, if the checkout has one.
+if [ -f "$SRC/.npmrc" ]; then cp "$SRC/.npmrc" "$stage/.npmrc"; fi
+
+say "installing production dependencies (npm ci --omit=dev)"
+# --prefer-offline: npm's cache first (works without network after the
+# checkout's own npm ci), the registry for anything missing.
+# --ignore-scripts: no package install scripts run as root; none of the
+# dependencies needs one (no native addons).
+# npm runs under the node chosen above.
+if ! (cd "$stage" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" ci --omit=dev --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null); then
+  die "npm ci --omit=dev failed (output above): the npm registry must be reachable, or npm's cache must hold the dependencies (run \`npm ci\` in $SRC as this user first)"
+fi
+rm -f "$stage/.npmrc"
+
+mkdir -p "$stage/bin"
+# The checkout's launcher (it sets the daemon's node flags), pinned to the node
+# found now ($node_version): re-run the installer after moving node.
+sed "s|^node=.*|node=\${HARBINGER_NODE:-$node_bin}|" "$SRC/bin/harbinger" >"$stage/bin/harbinger"
+chmod 0755 "$stage" "$stage/bin/harbinger"
+
+# Did anything change? Decides whether a running agent is restarted. node_modules
+# follows from package-lock.json, which is compared.
+digest() {
+  [ -d "$1" ] || { echo none; return; }
+  (cd "$1" && find . -path ./node_modules -prune -o -type f -print | LC_ALL=C sort | xargs -d '\n' sha256sum) | sha256sum
+}
+changed=0
+[ "$(digest "$LIB")" = "$(digest "$stage")" ] || changed=1
+
+if [ -e "$LIB" ]; then
+  old="$LIB.old.$$"
+  mv "$LIB" "$old"
+fi
+mv "$stage" "$LIB"
+rm -rf "${old:-}"
+trap - EXIT
+say "installed $LIB (node $node_version: $node_bin)"
+
+mkdir -p "$(dirname "$LINK")"
+ln -sfn /usr/lib/harbinger/bin/harbinger "$LINK"
+
+# --- user --------------------------------------------------------------------
+if [ -z "$destdir" ]; then
+  if ! getent group harbinger >/dev/null; then
+    groupadd --system harbinger
+    say "created group harbinger"
+  fi
+  if ! getent passwd harbinger >/dev/null; then
+    # Home is the state directory (which systemd creates); nothing is created here.
+    useradd --system --gid harbinger --no-create-home --home-dir /var/lib/harbinger \
+      --shell /usr/sbin/nologin --comment "harbinger monitoring agent" harbinger
+    say "created user harbinger"
+  fi
+fi
+
+# --- configuration -----------------------------------------------------------
+# Config may hold credentials (MQTT, databases): root writes, harbinger reads.
+mkdir -p "$ETC"
+chmod 0750 "$ETC"
+if [ -z "$destdir" ]; then chgrp harbinger "$ETC"; fi
+have_config=1
+if [ -e "$CONFIG" ]; then
+  say "kept existing /etc/harbinger/harbinger.yml (the current example: /usr/lib/harbinger/examples/harbinger.yml)"
+elif [ -f "$SRC/examples/harbinger.yml" ]; then
+  install -m 0640 "$SRC/examples/harbinger.yml" "$CONFIG"
+  if [ -z "$destdir" ]; then chgrp harbinger "$CONFIG"; fi
+  say "created /etc/harbinger/harbinger.yml from examples/harbinger.yml"
+else
+  have_config=0
+  warn "$SRC/examples/harbinger.yml not found: write /etc/harbinger/harbinger.yml yourself before starting the service"
+fi
+
+mkdir -p "$(dirname "$DEFAULTS")"
+if [ -e "$DEFAULTS" ]; then
+  say "kept existing /etc/default/harbinger"
+else
+  # 0640: HARBINGER_* overrides may be credentials; systemd reads it as root.
+  install -m 0640 "$SRC/systemd/harbinger.default" "$DEFAULTS"
+  say "created /etc/default/harbinger"
+fi
+
+mkdir -p "$UNIT_DIR"
+unit_changed=0
+cmp -s "$SRC/systemd/harbinger.service" "$UNIT_DIR/$UNIT" || unit_changed=1
+install -m 0644 "$SRC/systemd/harbinger.service" "$UNIT_DIR/$UNIT"
+[ "$unit_changed" = 0 ] || changed=1
+
+# --- check the configuration as the service will see it -----------------------
+# Same file, same /etc/default/harbinger variables and flags, and (on a real
+# install) as user harbinger, so that an unreadable file shows up now.
+config_ok=0
+if [ "$have_config" = 1 ]; then
+  as_user=()
+  if [ -z "$destdir" ] && command -v runuser >/dev/null 2>&1; then as_user=(runuser -u harbinger --); fi
+  # A clean environment plus /etc/default/harbinger (read by root, like
+  # systemd does); then node runs as harbinger, from / like the service.
+  # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
+  if env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" bash -c '
+    set -a; . "$1"; set +a; shift; cd /
+    exec "$@" $HARBINGER_OPTS' check "$DEFAULTS" \
+    "${as_user[@]}" "$node_bin" "$LIB/dist/src/cli.js" check-config --config "$CONFIG"; then
+    config_ok=1
+  else
+    warn "/etc/harbinger/harbinger.yml (with /etc/default/harbinger) is invalid, see above: fix it, check it with \`harbinger check-config --config /etc/harbinger/harbinger.yml\`, then run \`systemctl restart $UNIT\`"
+  fi
+fi
+
+# --- systemd -----------------------------------------------------------------
+if [ -n "$destdir" ]; then
+  say "installed under $destdir: no user created and systemctl not called"
+elif [ "$use_systemd" = 0 ]; then
+  say "systemd is not running here (no /run/systemd/system); on the target host run:"
+  say "  systemctl daemon-reload && systemctl enable --now $UNIT"
+else
+  systemctl daemon-reload
+  if [ "$start" = 0 ]; then
+    say "--no-start: run \`systemctl enable --now $UNIT\` when ready"
+  elif [ "$config_ok" = 0 ]; then
+    systemctl enable "$UNIT"
+    say "enabled but not started: the configuration is missing or invalid"
+  else
+    was_active=0
+    systemctl is-active --quiet "$UNIT" && was_active=1
+    systemctl enable --now "$UNIT"
+    if [ "$was_active" = 1 ] && [ "$changed" = 1 ]; then
+      say "restarting $UNIT (agent or unit changed)"
+      systemctl restart "$UNIT"
+    fi
+    sleep 2
+    if systemctl is-active --quiet "$UNIT"; then
+      say "$UNIT is running: curl -s http://localhost:10190/metrics | head"
+    else
+      systemctl --no-pager --lines=20 status "$UNIT" >&2 || true
+      die "$UNIT did not stay up; see \`journalctl -u $UNIT\`"
+    fi
+  fi
+fi
+
+[ "$config_ok" = 1 ] || [ "$have_config" = 0 ] || exit 1
