@@ -6,15 +6,13 @@
 //   npm run build && node scripts/bench-agent.mjs [--duration 600] [--scrapes 2000]
 //
 // Needs prometheus-node-exporter (apt-get install prometheus-node-exporter).
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort, interleavedLatency, root, scrape, start, stopAll, waitServing } from './bench-lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '600' },
@@ -34,65 +32,12 @@ function which(program) {
   }
 }
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-process.on('SIGINT', () => process.exit(130));
-
-async function start(name, command, args) {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  children.push(child);
-  child.on('exit', (code) => {
-    if (!stopping) {
-      console.error(`${name} exited early (${code}): ${stderr.slice(-500)}`);
-      process.exit(1);
-    }
-  });
-  return child;
-}
-let stopping = false;
-
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function scrape(port) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    http
-      .get({ host: '127.0.0.1', port, path: '/metrics', agent: keepAlive }, (res) => {
-        let bytes = 0;
-        res.on('data', (d) => (bytes += d.length));
-        res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes, status: res.statusCode }));
-      })
-      .on('error', reject);
-  });
-}
-
-async function waitServing(port) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await scrape(port);
-      if (r.status === 200) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing serves on ${port}`);
-}
-
 // Megabytes (10^6 bytes), the unit of the target.
 const rssMB = (pid) => (Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024) / 1e6;
 const cpuSeconds = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
 };
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 const nodeExporter = which(values['node-exporter']);
 if (!nodeExporter) {
@@ -103,29 +48,20 @@ const launcher = join(root, 'bin/harbinger');
 const ports = { latency: await freePort(), cpu: await freePort(), memory: await freePort(), ne: await freePort() };
 const agentArgs = (port, extra = []) => ['run', '--config', join(root, 'examples/harbinger.yml'), '--web.listen-address', `127.0.0.1:${port}`, ...extra];
 
-const latencyAgent = await start('harbinger (latency)', launcher, agentArgs(ports.latency));
-const cpuAgent = await start('harbinger (default intervals)', launcher, agentArgs(ports.cpu));
-const memoryAgent = await start(
+start('harbinger (latency)', launcher, agentArgs(ports.latency));
+const cpuAgent = start('harbinger (default intervals)', launcher, agentArgs(ports.cpu));
+const memoryAgent = start(
   'harbinger (1 s intervals)',
   launcher,
   agentArgs(ports.memory, ['--collector.pressure.interval', '1s', '--collector.pressure.timeout', '1s']),
 );
-const ne = await start('node_exporter', nodeExporter, [`--web.listen-address=127.0.0.1:${ports.ne}`]);
-const bareNode = await start('bare node', process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+const ne = start('node_exporter', nodeExporter, [`--web.listen-address=127.0.0.1:${ports.ne}`]);
+const bareNode = start('bare node', process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
 await Promise.all([ports.latency, ports.cpu, ports.memory, ports.ne].map(waitServing));
 await new Promise((r) => setTimeout(r, 2000)); // first collections done
 
 // 1. Scrape latency, interleaved so both see the same machine state.
-const lat = { harbinger: [], node_exporter: [] };
-let bytes = {};
-for (let i = 0; i < scrapes; i++) {
-  const a = await scrape(ports.latency);
-  const b = await scrape(ports.ne);
-  lat.harbinger.push(a.ms);
-  lat.node_exporter.push(b.ms);
-  bytes = { harbinger: a.bytes, node_exporter: b.bytes };
-}
-for (const k of Object.keys(lat)) lat[k].sort((x, y) => x - y);
+const [harbingerLatency, neLatency] = await interleavedLatency([ports.latency, ports.ne], scrapes);
 
 // 2 and 3. A long run scraped every 15 s, as Prometheus would.
 const cpuStart = { harbinger: cpuSeconds(cpuAgent.pid), node_exporter: cpuSeconds(ne.pid) };
@@ -144,10 +80,10 @@ const elapsed = (Date.now() - t0) / 1000;
 const cpuPct = (pid, start) => ((cpuSeconds(pid) - start) / elapsed) * 100;
 
 const result = {
-  machine: { node: process.version, cpus: (await import('node:os')).cpus().length, node_exporter: execFileSync(nodeExporter, ['--version'], { encoding: 'utf8' }).split('\n')[0] },
+  machine: { node: process.version, cpus: cpus().length, node_exporter: execFileSync(nodeExporter, ['--version'], { encoding: 'utf8' }).split('\n')[0] },
   scrape_latency_ms: {
-    harbinger: { median: quantile(lat.harbinger, 0.5), p99: quantile(lat.harbinger, 0.99), bytes: bytes.harbinger },
-    node_exporter: { median: quantile(lat.node_exporter, 0.5), p99: quantile(lat.node_exporter, 0.99), bytes: bytes.node_exporter },
+    harbinger: harbingerLatency,
+    node_exporter: neLatency,
     scrapes,
   },
   rss_mb: {
@@ -165,7 +101,7 @@ const result = {
     scrape_interval_seconds: 15,
   },
 };
-stopping = true;
+stopAll();
 console.log(JSON.stringify(result, null, 2));
 const r = result;
 const f = (n, d = 2) => n.toFixed(d);

@@ -10,6 +10,7 @@ declare -A NEEDED=(
   [prometheus]=prometheus
   [systemd-analyze]=systemd
   [openssl]=openssl
+  [smartctl]=smartmontools
 )
 missing=()
 for program in "${!NEEDED[@]}"; do

@@ -2,6 +2,7 @@
 import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { COLLECTORS } from './collectors/index.js';
+import { inspectFiles } from './collectors/smart/inspect.js';
 import { buildSchema, flagName, leaves } from './config/schema.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import { runDaemon } from './run.js';
@@ -27,6 +28,8 @@ function withConfigFlags<T>(argv: Argv<T>): Argv<T> {
     };
     // node_exporter's spelling too: --collector.pressure / --no-collector.pressure.
     if (leaf.path[0] === 'collector' && leaf.path[2] === 'enabled') options.alias = flagName(leaf.path.slice(0, 2));
+    const extra = COLLECTORS.find((c) => c.name === leaf.path[1])?.flagAliases?.[leaf.path[2] ?? ''];
+    if (leaf.path[0] === 'collector' && extra) options.alias = extra;
     result = result.option(flagName(leaf.path), options);
   }
   return result;
@@ -83,7 +86,21 @@ async function main(): Promise<void> {
           process.stdout.write(`configuration is valid (${config.file ?? 'no file: defaults, env and flags'})\n`);
         },
       )
-      .demandCommand(1, 'name a command: run or check-config')
+      .command('smart', 'SMART tools (smart inspect FILE.json…)', (y) =>
+        y
+          .command(
+            'inspect <files..>',
+            'parse recorded `smartctl --json` output: one JSON line per file; exit 0 when every file parsed',
+            (c) => c.positional('files', { type: 'string', array: true, demandOption: true }),
+            async (argv) => {
+              const { lines, ok } = await inspectFiles(argv.files as string[]);
+              for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
+              process.exitCode = ok ? 0 : 1;
+            },
+          )
+          .demandCommand(1, 'name a smart command: inspect'),
+      )
+      .demandCommand(1, 'name a command: run, check-config or smart inspect')
       .fail((message, err) => {
         if (err) throw err;
         // Unknown flags and bad flag syntax are configuration problems too: same exit code.

@@ -51,6 +51,10 @@ export interface CollectorDefinition<R = unknown> {
   /** Read once at start (and retried on failure) instead of on every interval. */
   once?: boolean;
   options?: Readonly<Record<string, OptionSchema>>;
+  /** Checks the schema cannot express (a regular expression compiles…): one message per bad key. */
+  check?(options: Readonly<Record<string, unknown>>): Array<{ key: string; message: string }>;
+  /** Extra flag spellings: option key → flag (`replay` → `smart.replay`). */
+  flagAliases?: Readonly<Record<string, string>>;
   create(context: CollectorContext): Collector<R>;
   /**
    * Registers the collector's metric families. `latest` returns the last successful reading;

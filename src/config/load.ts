@@ -128,6 +128,9 @@ function toConfig(
         ...at('timeout'),
       });
     }
+    for (const problem of definition.check?.(options) ?? []) {
+      problems.push({ key: `collector.${definition.name}.${problem.key}`, message: problem.message, ...at(problem.key) });
+    }
     collector[definition.name] = { enabled, intervalMs, timeoutMs, options };
   }
   return {

@@ -20,6 +20,7 @@ async function startOnFixture(t: Parameters<typeof startAgent>[0]) {
     '--collector.pressure.units',
     'postgresql@15-main.service,mariadb.service,absent.service',
     '--no-collector.host',
+    '--no-collector.smart',
   ]);
   await waitForCollector(agent, 'pressure');
   return agent;
@@ -102,7 +103,7 @@ test('check-config: exit 0 on the example, 78 with every problem listed on a bad
   t.regex(bad!.stderr, /invalid configuration \(3 problems\)/);
   t.regex(bad!.stderr, /bad\.yml:3:3: web\.listen_adress: unknown key/);
   t.regex(bad!.stderr, /bad\.yml:6:5: collector\.pressure\.interval: must be a duration/);
-  t.regex(bad!.stderr, /bad\.yml:8:3: collector\.smart: unknown key "smart"/);
+  t.regex(bad!.stderr, /bad\.yml:8:3: collector\.smrat: unknown key "smrat"; did you mean "smart"\?/);
 });
 
 test('an unknown flag is refused with exit 78, as a config problem', async (t) => {

@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { startAgent, waitForCollector } from '../helpers/agent.js';
+import { parseScrape, sampleValue } from '../helpers/metrics.js';
+import { recording, STAND_IN, standIn } from '../helpers/stand-in.js';
+import { repoPath, tempDir } from '../helpers/tmp.js';
+import { requireTool, waitFor } from '../helpers/tools.js';
+
+const BASE = ['--config', repoPath('examples/harbinger.yml'), '--no-collector.host', '--no-collector.pressure'];
+
+async function scrape(url: string) {
+  return parseScrape(await (await fetch(`${url}/metrics`)).text());
+}
+
+async function promtoolCheck(text: string): Promise<string> {
+  const promtool = requireTool('promtool', 'prometheus');
+  return new Promise((resolve) => {
+    const child = execFile(promtool, ['check', 'metrics'], (_err, stdout, stderr) => resolve(`${stdout}${stderr}`.trim()));
+    child.stdin!.end(text);
+  });
+}
+
+test('replay of every recorded drive: one disk_info per drive, failing drives visible, promtool clean', async (t) => {
+  const dir = await tempDir(t);
+  const sources = ['scrutiny', 'smartctl_exporter', 'telegraf'];
+  let copied = 0;
+  for (const source of sources) {
+    for (const file of (await readdir(repoPath('test/fixtures/smartctl', source))).filter((f) => f.endsWith('.json'))) {
+      await copyFile(repoPath('test/fixtures/smartctl', source, file), join(dir, `${source}-${file}`));
+      copied++;
+    }
+  }
+  const agent = await startAgent(t, [...BASE, '--smart.replay', dir]);
+  await waitForCollector(agent, 'smart');
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  t.is(await promtoolCheck(text), '', 'promtool check metrics finds no problem');
+  const samples = parseScrape(text);
+  const infos = samples.filter((s) => s.name === 'harbinger_disk_info');
+  const up = samples.filter((s) => s.name === 'harbinger_smart_device_up');
+  t.is(up.length, copied, 'every recording is a device');
+  t.true(infos.length >= copied * 0.8, `${infos.length} of ${copied} recordings are disks`);
+  t.is(sampleValue(samples, 'harbinger_disk_smart_status_passed', { device: 'scrutiny-smart-fail2' }), 0);
+  t.is(sampleValue(samples, 'harbinger_disk_reallocated_sectors', { device: 'scrutiny-smart-fail2' }), 1975);
+  t.is(sampleValue(samples, 'harbinger_disk_smartctl_exit_flag', { device: 'scrutiny-smart-fail2', flag: 'disk_failing' }), 1);
+  t.is(sampleValue(samples, 'harbinger_smart_device_up', { device: 'scrutiny-smart-fail' }), 0, 'the Windows access-denied recording');
+  t.is(sampleValue(samples, 'harbinger_smart_device_errors_total', { device: 'scrutiny-smart-fail', reason: 'open_failed' }), 1);
+  const keys = new Set(samples.map((s) => `${s.name}${JSON.stringify(s.labels)}`));
+  t.is(keys.size, samples.length, 'no duplicate series');
+});
+
+test('replay rounds: a disk whose recordings change is re-read each round and the metrics follow', async (t) => {
+  const dir = await tempDir(t);
+  await mkdir(join(dir, 'sdb'));
+  await copyFile(recording('scrutiny/smart-megaraid0.json'), join(dir, 'sdb', '001.json'));
+  await copyFile(recording('scrutiny/smart-megaraid1.json'), join(dir, 'sdb', '002.json'));
+  const agent = await startAgent(t, [...BASE, '--smart.replay', dir, '--collector.smart.interval', '1s', '--collector.smart.timeout', '1s']);
+  await waitForCollector(agent, 'smart');
+  const value = await waitFor('the second recording', async () => {
+    const v = sampleValue(await scrape(agent.url), 'harbinger_disk_reallocated_sectors', { device: 'sdb' });
+    return v !== undefined && v > 0 ? v : undefined;
+  });
+  t.is(value, 387);
+});
+
+test('a hung smartctl never hangs a scrape, and a sleeping disk is reported asleep, not failed', async (t) => {
+  const fake = await standIn(t, { '/dev/sda': { hang: true }, '/dev/sdb': { file: recording('scrutiny/smart-ata-full.json'), standby: true } }, [
+    '/dev/sda;sat',
+    '/dev/sdb;sat',
+  ]);
+  const agent = await startAgent(t, [...BASE, '--collector.smart.smartctl-path', STAND_IN, '--collector.smart.command-timeout', '3s'], fake.env);
+  // While the round is stuck on /dev/sda, scrapes answer at once.
+  await waitFor('smartctl to be running', async () => ((await fake.calls()).some((c) => c.argv.endsWith('/dev/sda')) ? true : undefined));
+  const started = Date.now();
+  const response = await fetch(`${agent.url}/metrics`);
+  t.is(response.status, 200);
+  t.true(Date.now() - started < 500, `scrape took ${Date.now() - started} ms`);
+  await waitForCollector(agent, 'smart');
+  const samples = await scrape(agent.url);
+  t.is(sampleValue(samples, 'harbinger_smart_device_up', { device: '/dev/sda' }), 0);
+  t.is(sampleValue(samples, 'harbinger_smart_device_errors_total', { device: '/dev/sda', reason: 'timeout' }), 1);
+  t.is(sampleValue(samples, 'harbinger_smart_device_up', { device: '/dev/sdb' }), 1, 'asleep is up');
+  t.is(sampleValue(samples, 'harbinger_collector_success', { collector: 'smart' }), 1);
+});
+
+test('the real smartctl on this machine: a disk without SMART is reported cleanly and the agent keeps serving', async (t) => {
+  requireTool('smartctl', 'smartmontools');
+  const blocks = (await readdir('/sys/block')).filter((b) => !/^(loop|ram|zram|dm-|sr|md)/.test(b));
+  t.true(blocks.length > 0, 'a block device to try');
+  const device = `/dev/${blocks[0]}`;
+  const agent = await startAgent(t, [...BASE, '--collector.smart.devices', device]);
+  await waitForCollector(agent, 'smart');
+  const samples = await scrape(agent.url);
+  const errors = samples.filter((s) => s.name === 'harbinger_smart_device_errors_total' && s.labels.device === device);
+  const up = sampleValue(samples, 'harbinger_smart_device_up', { device });
+  t.log(`${device}: up=${up}, errors=${JSON.stringify(errors.map((e) => e.labels.reason))}`);
+  if (up === 0) {
+    t.is(errors.length, 1, 'one reason says why');
+    t.true(['open_failed', 'no_smart', 'command_line'].includes(errors[0]!.labels.reason!), errors[0]!.labels.reason);
+  } else {
+    t.truthy(samples.find((s) => s.name === 'harbinger_disk_info'), 'a real SMART disk: it has an identity');
+  }
+  t.is(sampleValue(samples, 'harbinger_collector_success', { collector: 'smart' }), 1);
+  t.is((await fetch(`${agent.url}/health`)).status, 200);
+  t.truthy(agent.logs().find((l) => l.msg === 'cannot read SMART data from this device' || l.msg === 'harbinger started'));
+});
+
+test('harbinger smart inspect: one JSON line per file, exit 1 when one is not a smartctl result', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    execFile(process.execPath, [cli, 'smart', 'inspect', recording('scrutiny/smart-fail2.json'), recording('scrutiny/smart-fail.json')], (err, stdout) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+    );
+  });
+  t.is(result.code, 1);
+  const [good, bad] = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.is(good.protocol, 'ata');
+  t.is(good.counters.reallocated_sectors ?? good.counters.reallocatedSectors, 1975);
+  t.is(bad.error.kind, 'open_failed');
+});
