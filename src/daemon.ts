@@ -1,8 +1,9 @@
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { CollectorDefinition } from './collectors/types.js';
 import { ConfigError } from './config/problems.js';
 import { HttpService } from './http.js';
 import type { Logger } from './logger.js';
+import { Exposition } from './metrics/exposition.js';
 import { createRegistry, type ReloadStatus } from './metrics/registry.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import { Scheduler } from './scheduler.js';
@@ -21,6 +22,7 @@ export interface DaemonDeps {
 export class Daemon {
   readonly state = new State();
   readonly registry: Registry;
+  private readonly exposition: Exposition;
   private runtime: RuntimeConfig;
   private scheduler: Scheduler | undefined;
   private http: HttpService | undefined;
@@ -38,8 +40,12 @@ export class Daemon {
     this.reloadStatus = { successful: true, lastSuccessMs: this.startedAtMs };
     const reload = this.reloadStatus;
     this.registry = createRegistry(deps.version, this.state, () => reload);
+    this.exposition = new Exposition(this.registry);
     for (const definition of deps.collectors) {
-      definition.registerMetrics(this.registry, () => this.state.reading(definition.name));
+      const registry = new Registry();
+      const latest = () => this.state.reading(definition.name);
+      definition.registerMetrics(registry, latest);
+      this.exposition.addCollector(registry, latest);
     }
   }
 
@@ -112,7 +118,7 @@ export class Daemon {
 
   private async startHttp(): Promise<void> {
     const http = new HttpService(httpSettings(this.runtime), {
-      registry: this.registry,
+      exposition: this.exposition,
       state: this.state,
       logger: this.deps.logger.child({ component: 'http' }),
       version: this.deps.version,

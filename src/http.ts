@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Registry } from 'prom-client';
 import { formatListenAddress, type ListenAddress } from './config/listen-address.js';
 import type { Logger } from './logger.js';
+import type { Exposition } from './metrics/exposition.js';
 import type { State } from './state.js';
 import { createWebServer, updateWebServer } from './web/server.js';
 import type { WebConfig } from './web/webconfig.js';
@@ -12,7 +12,7 @@ export interface HttpSettings {
 }
 
 export interface HttpDeps {
-  registry: Registry;
+  exposition: Exposition;
   state: State;
   logger: Logger;
   version: string;
@@ -103,8 +103,16 @@ export class HttpService {
       }
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
-        const body = await this.deps.registry.metrics();
-        this.send(req, res, 200, this.deps.registry.contentType, body);
+        const parts = await this.deps.exposition.render();
+        res.writeHead(200, {
+          'Content-Type': this.deps.exposition.contentType,
+          'Content-Length': parts.reduce((n, p) => n + p.length, 0),
+        });
+        if (req.method === 'HEAD') res.end();
+        else {
+          for (const part of parts) res.write(part);
+          res.end();
+        }
       } else if (path === '/health') {
         this.send(req, res, 200, 'application/json', `${JSON.stringify(this.health())}\n`);
       } else if (path === '/') {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { COLLECTORS } from '../src/collectors/index.js';
 import { buildSchema, envName, flagName, leaves } from '../src/config/schema.js';
-import { startAgent, waitForCollector } from './helpers/agent.js';
+import { fixtureArgs, startAgent, waitForCollector } from './helpers/agent.js';
 import { repoPath } from './helpers/tmp.js';
 
 const readme = readFileSync(repoPath('README.md'), 'utf8');
@@ -15,14 +15,8 @@ test('the README configuration reference lists every key with its flag and env v
 });
 
 test('the README metrics reference lists every family a full scrape has', async (t) => {
-  const fixture = repoPath('test/fixtures/host/modern');
   const agent = await startAgent(t, [
-    '--config',
-    repoPath('examples/harbinger.yml'),
-    '--path.procfs',
-    `${fixture}/proc`,
-    '--path.sysfs',
-    `${fixture}/sys`,
+    ...fixtureArgs(),
     '--collector.pressure.units',
     'mariadb.service',
   ]);

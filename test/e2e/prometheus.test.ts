@@ -2,21 +2,14 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { startAgent, waitForCollector } from '../helpers/agent.js';
-import { repoPath, tempDir } from '../helpers/tmp.js';
+import { fixtureArgs, startAgent, waitForCollector } from '../helpers/agent.js';
+import { tempDir } from '../helpers/tmp.js';
 import { freePort, requireTool, waitFor } from '../helpers/tools.js';
-
-const FIXTURE = repoPath('test/fixtures/host/modern');
 
 test('a real Prometheus server scrapes the agent and answers a pressure query', async (t) => {
   const prometheus = requireTool('prometheus', 'prometheus');
   const agent = await startAgent(t, [
-    '--config',
-    repoPath('examples/harbinger.yml'),
-    '--path.procfs',
-    `${FIXTURE}/proc`,
-    '--path.sysfs',
-    `${FIXTURE}/sys`,
+    ...fixtureArgs(),
     '--collector.pressure.units',
     'postgresql@15-main.service',
     '--collector.pressure.interval',

@@ -1,22 +1,16 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { startAgent, waitForCollector } from '../helpers/agent.js';
+import { fixtureArgs, startAgent, waitForCollector } from '../helpers/agent.js';
 import { parseScrape, sampleValue } from '../helpers/metrics.js';
 import { repoPath } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
-const FIXTURE = repoPath('test/fixtures/host/modern');
 
 async function startOnFixture(t: Parameters<typeof startAgent>[0]) {
   const agent = await startAgent(t, [
-    '--config',
-    repoPath('examples/harbinger.yml'),
-    '--path.procfs',
-    `${FIXTURE}/proc`,
-    '--path.sysfs',
-    `${FIXTURE}/sys`,
+    ...fixtureArgs(),
     '--collector.pressure.units',
     'postgresql@15-main.service,mariadb.service,absent.service',
     '--no-collector.host',

@@ -57,3 +57,9 @@ export async function waitForCollector(agent: RunningAgent, collector: string): 
     return health.collectors[collector]?.success ? true : undefined;
   });
 }
+
+/** The example config pointed at a fixture /proc and /sys tree (test/fixtures/host/<tree>). */
+export function fixtureArgs(tree = 'modern'): string[] {
+  const root = repoPath('test/fixtures/host', tree);
+  return ['--config', repoPath('examples/harbinger.yml'), '--path.procfs', `${root}/proc`, '--path.sysfs', `${root}/sys`];
+}
