@@ -188,11 +188,21 @@ if [ -f "$SRC/.npmrc" ]; then cp "$SRC/.npmrc" "$stage/.npmrc"; fi
 say "installing production dependencies (npm ci --omit=dev)"
 # --prefer-offline: npm's cache first (works without network after the
 # checkout's own npm ci), the registry for anything missing.
-# --ignore-scripts: no package install scripts run as root; none of the
-# dependencies needs one (no native addons).
+# --ignore-scripts: no package install scripts run as root. The one native
+# addon (better-sqlite3, the history store) is taken already built from the
+# checkout below, or rebuilt on its own if that build does not load here.
 # npm runs under the node chosen above.
 if ! (cd "$stage" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" ci --omit=dev --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null); then
   die "npm ci --omit=dev failed (output above): the npm registry must be reachable, or npm's cache must hold the dependencies (run \`npm ci\` in $SRC as this user first)"
+fi
+# better-sqlite3: the checkout's `npm ci` built it for this machine's node.
+if [ -d "$SRC/node_modules/better-sqlite3/build" ]; then
+  cp -R "$SRC/node_modules/better-sqlite3/build" "$stage/node_modules/better-sqlite3/"
+fi
+if ! (cd "$stage" && "$node_bin" -e "new (require('better-sqlite3'))(':memory:').close()" 2>/dev/null); then
+  say "building better-sqlite3 for $node_version"
+  (cd "$stage" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" rebuild better-sqlite3 --loglevel=error >/dev/null) \
+    || die "better-sqlite3 (the history store) does not load and cannot be built: install python3, make and g++, or run \`npm ci\` in $SRC with this node first"
 fi
 rm -f "$stage/.npmrc"
 

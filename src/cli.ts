@@ -3,6 +3,8 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { COLLECTORS } from './collectors/index.js';
 import { inspectFiles } from './collectors/smart/inspect.js';
+import { CHECK_EXIT, formatCheck, runCheck } from './check.js';
+import { evaluateFiles, formatReport, parseSplit, SPLITS } from './predict/evaluate/run.js';
 import { buildSchema, flagName, leaves } from './config/schema.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import { runDaemon } from './run.js';
@@ -86,6 +88,39 @@ async function main(): Promise<void> {
           process.stdout.write(`configuration is valid (${config.file ?? 'no file: defaults, env and flags'})\n`);
         },
       )
+      .command(
+        'check',
+        'collect once and print every disk with its risk level, and the host pressure; exit 0 ok/watch, 1 degraded, 2 failing, 3 unknown',
+        (c) => c.option('json', { type: 'boolean', describe: 'one JSON object instead of the table' }),
+        async (argv) => {
+          const runtime = await loadRuntimeConfig({
+            collectors: COLLECTORS,
+            configFile: argv.config as string | undefined,
+            flags: configFlags(argv),
+            env: process.env,
+          }).catch(reportConfigError);
+          const report = await runCheck(runtime, COLLECTORS);
+          process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatCheck(report));
+          process.exitCode = CHECK_EXIT[report.status];
+        },
+      )
+      .command(
+        'evaluate <files..>',
+        "replay Backblaze SMART CSVs (daily, intervals or single-day snapshots; .csv or .csv.gz) through the predictor and the baselines: drive-level TPR, FPR, lead time",
+        (c) =>
+          c
+            .positional('files', { type: 'string', array: true, demandOption: true })
+            .option('json', { type: 'boolean', describe: 'one JSON object instead of the table' })
+            .option('split', { choices: SPLITS, default: 'all', describe: 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split' }),
+        async (argv) => {
+          const report = await evaluateFiles(argv.files as string[], {
+            json: Boolean(argv.json),
+            progress: process.stderr.isTTY === true,
+            split: parseSplit(String(argv.split)),
+          });
+          process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+        },
+      )
       .command('smart', 'SMART tools (smart inspect FILE.json…)', (y) =>
         y
           .command(
@@ -100,7 +135,7 @@ async function main(): Promise<void> {
           )
           .demandCommand(1, 'name a smart command: inspect'),
       )
-      .demandCommand(1, 'name a command: run, check-config or smart inspect')
+      .demandCommand(1, 'name a command: run, check, check-config, evaluate or smart inspect')
       .fail((message, err) => {
         if (err) throw err;
         // Unknown flags and bad flag syntax are configuration problems too: same exit code.

@@ -3,11 +3,15 @@ import type { CollectorDefinition } from './collectors/types.js';
 import { ConfigError } from './config/problems.js';
 import { HttpService } from './http.js';
 import type { Logger } from './logger.js';
+import type { SmartReading } from './collectors/smart/collector.js';
 import { Exposition } from './metrics/exposition.js';
+import { MemoryHistoryStore, SqliteHistoryStore, type HistoryStore } from './predict/history-store.js';
+import { registerPredictionMetrics } from './predict/metrics.js';
+import { PredictionService, type PredictionsReading } from './predict/service.js';
 import { createRegistry, type ReloadStatus } from './metrics/registry.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import { Scheduler } from './scheduler.js';
-import { State } from './state.js';
+import { PREDICTIONS, State } from './state.js';
 
 export interface DaemonDeps {
   collectors: readonly CollectorDefinition[];
@@ -23,6 +27,8 @@ export class Daemon {
   readonly state = new State();
   readonly registry: Registry;
   private readonly exposition: Exposition;
+  private history: HistoryStore | undefined;
+  private predictions: PredictionService | undefined;
   private runtime: RuntimeConfig;
   private scheduler: Scheduler | undefined;
   private http: HttpService | undefined;
@@ -47,6 +53,10 @@ export class Daemon {
       definition.registerMetrics(registry, latest);
       this.exposition.addCollector(registry, latest);
     }
+    const predictions = new Registry();
+    const latestPredictions = () => this.state.reading<PredictionsReading>(PREDICTIONS);
+    registerPredictionMetrics(predictions, latestPredictions);
+    this.exposition.addCollector(predictions, latestPredictions);
   }
 
   get port(): number | undefined {
@@ -54,6 +64,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    this.openHistory();
     this.startScheduler();
     await this.startHttp();
     this.deps.logger.info({ version: this.deps.version, config: this.runtime.config.file ?? '(defaults)' }, 'harbinger started');
@@ -64,6 +75,7 @@ export class Daemon {
     const steps: Array<[string, () => Promise<void> | undefined]> = [
       ['http', () => this.http?.stop()],
       ['scheduler', () => this.scheduler?.stop()],
+      ['history', async () => this.history?.close()],
     ];
     for (const [name, step] of steps) {
       try {
@@ -74,6 +86,21 @@ export class Daemon {
     }
     this.http = undefined;
     this.scheduler = undefined;
+    this.history = undefined;
+  }
+
+  /** The history store in the state directory, or memory when that cannot be used (npm start as a user). */
+  private openHistory(): void {
+    const dir = this.runtime.config.stateDir;
+    let store: HistoryStore;
+    try {
+      store = SqliteHistoryStore.open(dir);
+    } catch (err) {
+      this.deps.logger.warn({ err, stateDir: dir }, 'cannot use the state directory: disk history is kept in memory only and lost at exit (set state_dir to a writable directory)');
+      store = new MemoryHistoryStore();
+    }
+    this.history = store;
+    this.predictions = new PredictionService(store, this.deps.logger.child({ component: 'predict' }), this.now);
   }
 
   /** SIGHUP: a valid new config replaces the running one; an invalid one is logged and ignored. */
@@ -89,6 +116,9 @@ export class Daemon {
       return false;
     }
     const previous = this.runtime;
+    if (previous.config.stateDir !== next.config.stateDir) {
+      logger.warn({ stateDir: previous.config.stateDir }, 'state_dir changes take effect at the next restart; keeping the current one');
+    }
     this.runtime = next;
     logger.level = next.config.log.level;
     await this.scheduler?.stop();
@@ -108,10 +138,16 @@ export class Daemon {
   }
 
   private startScheduler(): void {
+    if (!this.runtime.config.collector.smart?.enabled) this.state.clearReading(PREDICTIONS);
     this.scheduler = new Scheduler(this.deps.collectors, this.runtime.config, {
       state: this.state,
       logger: this.deps.logger,
       ...(this.deps.now ? { now: this.deps.now } : {}),
+      onReading: (collector, reading) => {
+        if (collector === 'smart' && this.predictions) {
+          this.state.setReading(PREDICTIONS, this.predictions.onSmartReading(reading as SmartReading), this.now());
+        }
+      },
     });
     this.scheduler.start();
   }

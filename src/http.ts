@@ -2,7 +2,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { formatListenAddress, type ListenAddress } from './config/listen-address.js';
 import type { Logger } from './logger.js';
 import type { Exposition } from './metrics/exposition.js';
-import type { State } from './state.js';
+import type { PredictionsReading } from './predict/service.js';
+import { PREDICTIONS, type State } from './state.js';
 import { createWebServer, updateWebServer } from './web/server.js';
 import type { WebConfig } from './web/webconfig.js';
 
@@ -149,12 +150,23 @@ export class HttpService {
         last_error: s.lastError ?? null,
       };
     }
+    const predictions = state.reading<PredictionsReading>(PREDICTIONS);
     return {
       status: healthy ? 'ok' : 'degraded',
       version,
       started_at: new Date(startedAtMs).toISOString(),
       uptime_seconds: (now - startedAtMs) / 1000,
       collectors,
+      disks: (predictions?.disks ?? []).map((d) => ({
+        disk: d.disk,
+        device: d.device,
+        model: d.model ?? null,
+        level: d.level,
+        probability: d.probability,
+        horizon_days: d.horizonDays,
+        replace_by: d.replaceBy ?? null,
+        evidence: d.evidence.slice(0, 3),
+      })),
     };
   }
 

@@ -7,6 +7,8 @@ export interface SchedulerDeps {
   state: State;
   logger: Logger;
   now?: () => number;
+  /** Called with every successful reading (the daemon feeds the predictor from here). */
+  onReading?: (collector: string, reading: unknown) => void;
 }
 
 class TimeoutError extends Error {
@@ -134,6 +136,11 @@ class CollectorLoop {
     const finished = this.now();
     const { state, logger } = this.deps;
     state.setReading(this.definition.name, reading, finished);
+    try {
+      this.deps.onReading?.(this.definition.name, reading);
+    } catch (err) {
+      logger.error({ err }, 'processing the reading failed');
+    }
     const status = state.status(this.definition.name);
     if (status.consecutiveFailures > 0) {
       logger.info({ failedAttempts: status.consecutiveFailures }, 'collector recovered');

@@ -1,3 +1,6 @@
+/** The state key of the latest disk predictions (computed by the daemon, not a collector). */
+export const PREDICTIONS = 'predictions';
+
 /** What one collector's loop last did; /metrics and /health both read it. */
 export interface CollectorStatus {
   enabled: boolean;
@@ -21,6 +24,10 @@ export class State {
 
   setReading(collector: string, value: unknown, atMs: number): void {
     this.readings.set(collector, { value, atMs });
+  }
+
+  clearReading(name: string): void {
+    this.readings.delete(name);
   }
 
   reading<R>(collector: string): R | undefined {

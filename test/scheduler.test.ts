@@ -13,6 +13,7 @@ function configFor(name: string, intervalMs: number, timeoutMs: number, enabled 
     web: { listenAddress: { port: 0 }, configFile: undefined },
     log: { level: 'info' },
     path: { procfs: '/proc', sysfs: '/sys' },
+    stateDir: '/nonexistent',
     collector: { [name]: { enabled, intervalMs, timeoutMs, options: {} } },
   };
 }

@@ -16,6 +16,7 @@ export interface Config {
   web: { listenAddress: ListenAddress; configFile: string | undefined };
   log: { level: LogLevel };
   path: { procfs: string; sysfs: string };
+  stateDir: string;
   collector: Readonly<Record<string, CollectorSettings>>;
 }
 
@@ -114,7 +115,7 @@ function toConfig(
     const { enabled, interval, timeout, ...options } = raw.collector[definition.name];
     const intervalMs = parseDuration(interval);
     const timeoutMs = parseDuration(timeout);
-    const at = (key: string) => originOf(['collector', definition.name, key]);
+    const at = (key: string) => originOf(['collector', definition.name, ...key.split('.')]);
     if (intervalMs < 1000) {
       problems.push({ key: `collector.${definition.name}.interval`, message: `must be at least 1s, got "${interval}"`, ...at('interval') });
     }
@@ -141,6 +142,7 @@ function toConfig(
     },
     log: { level: raw.log.level },
     path: { procfs: raw.path.procfs, sysfs: raw.path.sysfs },
+    stateDir: raw.state_dir,
     collector,
   };
 }
@@ -184,8 +186,8 @@ function setIn(target: Record<string, unknown>, path: readonly string[], value: 
 function hasIn(value: unknown, path: readonly string[]): boolean {
   let node = value;
   for (const key of path) {
-    if (!isPlainObject(node) || !(key in node)) return false;
-    node = node[key];
+    if (typeof node !== 'object' || node === null || !(key in node)) return false;
+    node = (node as Record<string, unknown>)[key];
   }
   return true;
 }

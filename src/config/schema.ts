@@ -68,6 +68,12 @@ export function buildSchema(collectors: readonly CollectorDefinition[]): object 
           sysfs: { type: 'string', description: 'a directory', $comment: 'sysfs mount point', default: '/sys' },
         },
       },
+      state_dir: {
+        type: 'string',
+        description: 'a directory',
+        $comment: 'where disk history is kept (systemd StateDirectory=); unwritable: history is kept in memory only',
+        default: '/var/lib/harbinger',
+      },
       collector: { type: 'object', additionalProperties: false, properties: collectorProperties },
     },
   };

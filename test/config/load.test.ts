@@ -145,3 +145,11 @@ test('the example config shipped for /etc/harbinger is valid and matches the def
   const defaults = await load({ configFile: await writeTemp(t, 'h.yml', '') });
   t.deepEqual({ ...example, file: undefined }, { ...defaults, file: undefined });
 });
+
+test('a collector\'s own checks name the key and where the value came from', async (t) => {
+  const file = await writeTemp(t, 'h.yml', 'collector:\n  smart:\n    exclude: ["ok", "(unclosed"]\n');
+  const found = await problems(load({ configFile: file, flags: { 'collector.smart.include': ['(['] } }));
+  t.is(found.length, 2, found.join('\n'));
+  t.regex(found[0]!, /^flag --collector\.smart\.include: collector\.smart\.include\.0: is not a regular expression/);
+  t.regex(found[1]!, new RegExp(`^${file}:3:\\d+: collector\\.smart\\.exclude\\.1: is not a regular expression`));
+});

@@ -3,6 +3,8 @@
  * JSON object per file, so a user can check a disk (or a bug report) without running the agent.
  */
 import { readFile } from 'node:fs/promises';
+import { predict } from '../../predict/predictor.js';
+import { sampleFromReading } from '../../predict/sample.js';
 import { parseSmartctlOutput } from './parse.js';
 import { SmartParseError, type DiskReading } from './reading.js';
 
@@ -37,8 +39,16 @@ function summarize(file: string, r: DiskReading): object {
     ata: r.ata && (r.ata.errorLogCount !== undefined || r.ata.selfTestErrors !== undefined) ? { errorLogCount: r.ata.errorLogCount, selfTestErrors: r.ata.selfTestErrors } : undefined,
     nvme: r.nvme,
     scsi: r.scsi,
+    // One recording is one sample: the verdict and the absolute counts speak, growth cannot.
+    prediction: predictOne(r),
   };
   return snake(line) as object;
+}
+
+function predictOne(r: DiskReading): object {
+  const now = Date.now();
+  const p = predict([sampleFromReading(r, now)], now);
+  return { level: p.level, probability: p.probability, horizonDays: p.horizonDays, replaceBy: p.replaceBy, evidence: p.evidence, history: 'this recording only' };
 }
 
 function failure(file: string, kind: string, message: string, path?: string): object {

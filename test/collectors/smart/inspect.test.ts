@@ -6,12 +6,34 @@ import { LOCAL_DIR } from './smartctl-fixtures.js';
 
 const fixture = (file: string) => join(LOCAL_DIR, file);
 
+interface LinePrediction {
+  level: string;
+  history: string;
+  evidence: Array<{ signal: string }>;
+}
+
+/** The predictor's part of each line, and the lines without it (the parser's part). */
+function splitPredictions(lines: object[]): [Array<LinePrediction | undefined>, object[]] {
+  const predictions: Array<LinePrediction | undefined> = [];
+  const rest = lines.map((line) => {
+    const { prediction, ...parsed } = line as { prediction?: LinePrediction };
+    if (prediction) predictions.push(prediction);
+    return parsed;
+  });
+  return [predictions, rest];
+}
+
 test('one good file, one smartctl error, one missing file: a line each, ok false', async (t) => {
   const good = fixture('scrutiny/smart-fail2.json');
   const failed = fixture('scrutiny/smart-fail.json');
   const missing = join(await tempDir(t), 'no-such.json');
-  const { lines, ok } = await inspectFiles([good, failed, missing]);
+  const { lines: withPredictions, ok } = await inspectFiles([good, failed, missing]);
   t.false(ok);
+  const [predictions, lines] = splitPredictions(withPredictions);
+  t.is(predictions[0]?.level, 'failing', 'the failing Hitachi: the predictor agrees with the drive');
+  t.is(predictions[0]?.evidence[0]?.signal, 'smart_status');
+  t.is(predictions[0]?.history, 'this recording only');
+  t.is(predictions.length, 1, 'no prediction for a file that is not a reading');
   t.deepEqual(lines, [
     {
       file: good,
@@ -39,8 +61,10 @@ test('one good file, one smartctl error, one missing file: a line each, ok false
 test('NVMe and SCSI details in snake_case; a trimmed recording shows no exit status; ok when all parse', async (t) => {
   const nvme = fixture('scrutiny/smart-nvme-failed.json');
   const scsi = fixture('scrutiny/smart-scsi.json');
-  const { lines, ok } = await inspectFiles([nvme, scsi]);
+  const { lines: withPredictions, ok } = await inspectFiles([nvme, scsi]);
   t.true(ok);
+  const [predictions, lines] = splitPredictions(withPredictions);
+  t.deepEqual(predictions.map((p) => p?.level), ['watch', 'degraded'], 'NVMe media errors without history: watch; 56 grown SCSI defects: degraded');
   t.deepEqual(lines, [
     {
       file: nvme,

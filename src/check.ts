@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { PressureReading } from './collectors/pressure/index.js';
+import type { SmartReading } from './collectors/smart/collector.js';
+import { deviceLabel } from './collectors/smart/metrics.js';
+import type { CollectorDefinition } from './collectors/types.js';
+import { MemoryHistoryStore, SqliteHistoryStore, type HistoryStore } from './predict/history-store.js';
+import { PredictionService, type DiskPrediction } from './predict/service.js';
+import type { RuntimeConfig } from './runtime-config.js';
+
+/** Nagios plugin convention, so cron and monitoring checks can use the exit code as it is. */
+export const CHECK_EXIT = { ok: 0, degraded: 1, failing: 2, unknown: 3 } as const;
+
+export interface CheckReport {
+  status: keyof typeof CHECK_EXIT;
+  disks: DiskPrediction[];
+  devicesWithoutData: Array<{ device: string; reason: string; message: string }>;
+  collectorErrors: Record<string, string>;
+  pressure?: { cpu?: number; memory?: number; io?: number; load1: number; memoryAvailableBytes?: number; memoryTotalBytes?: number };
+}
+
+/**
+ * `harbinger check`: every enabled collector once, the predictor over the disks (with the history
+ * the agent saved, read-only: a check run as root must not write into the agent's state), and a
+ * verdict as an exit code.
+ */
+export async function runCheck(runtime: RuntimeConfig, collectors: readonly CollectorDefinition[]): Promise<CheckReport> {
+  // Warnings go to stderr so that stdout stays the report.
+  const logger = pino({ level: 'warn', base: { service: 'harbinger' } }, pino.destination({ fd: 2, sync: true }));
+  const readings: Record<string, unknown> = {};
+  const collectorErrors: Record<string, string> = {};
+  await Promise.all(
+    collectors.map(async (definition) => {
+      const settings = runtime.config.collector[definition.name];
+      if (!settings?.enabled) return;
+      const collector = definition.create({ settings, paths: runtime.config.path, logger: logger.child({ collector: definition.name }) });
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(new Error(`timed out after ${settings.timeoutMs} ms`)), settings.timeoutMs);
+      try {
+        readings[definition.name] = await Promise.race([
+          collector.collect(abort.signal),
+          new Promise((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason))),
+        ]);
+      } catch (err) {
+        collectorErrors[definition.name] = (err as Error).message;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+
+  const smart = readings.smart as SmartReading | undefined;
+  const history = openHistoryReadOnly(runtime.config.stateDir);
+  const disks = smart ? [...new PredictionService(history, logger).onSmartReading(smart).disks] : [];
+  history.close();
+  const rank = { ok: 0, watch: 0, degraded: 1, failing: 2 } as const;
+  const worst = Math.max(0, ...disks.map((d) => rank[d.level]));
+  const status = collectorErrors.smart ? 'unknown' : worst === 2 ? 'failing' : worst === 1 ? 'degraded' : 'ok';
+  const pressure = readings.pressure as PressureReading | undefined;
+  return {
+    status,
+    disks: disks.sort((a, b) => b.probability - a.probability),
+    devicesWithoutData: (smart?.devices ?? [])
+      .filter((d) => !d.reading && d.lastError)
+      .map((d) => ({ device: deviceLabel(d), reason: d.lastError!.reason, message: d.lastError!.message })),
+    collectorErrors,
+    ...(pressure
+      ? {
+          pressure: {
+            ...(pressure.psi?.cpu?.some ? { cpu: pressure.psi.cpu.some.avg60 / 100 } : {}),
+            ...(pressure.psi?.memory?.some ? { memory: pressure.psi.memory.some.avg60 / 100 } : {}),
+            ...(pressure.psi?.io?.some ? { io: pressure.psi.io.some.avg60 / 100 } : {}),
+            load1: pressure.load.load1,
+            ...(pressure.memory.has('MemAvailable') ? { memoryAvailableBytes: pressure.memory.get('MemAvailable') } : {}),
+            ...(pressure.memory.has('MemTotal') ? { memoryTotalBytes: pressure.memory.get('MemTotal') } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** The agent's saved history, never written to from here. */
+function openHistoryReadOnly(stateDir: string): HistoryStore {
+  const file = join(stateDir, 'history.sqlite');
+  let store: HistoryStore = new MemoryHistoryStore();
+  if (existsSync(file)) {
+    try {
+      store = new SqliteHistoryStore(file, { readonly: true });
+    } catch {
+      // unreadable (permissions): predict from the current readings alone
+    }
+  }
+  return { append: () => {}, history: (disk, since) => store.history(disk, since), close: () => store.close() };
+}
+
+const pct = (ratio: number | undefined) => (ratio === undefined ? '-' : `${(ratio * 100).toFixed(1)}%`);
+
+export function formatCheck(report: CheckReport): string {
+  const rows = [['DISK', 'DEVICE', 'MODEL', 'LEVEL', 'P(30d)', 'REPLACE BY', 'TOP EVIDENCE']];
+  for (const d of report.disks) {
+    rows.push([d.disk, d.device, d.model ?? '', d.level.toUpperCase(), pct(d.probability), d.replaceBy ?? '', d.evidence[0]?.note ?? '']);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  if (report.disks.length === 0) lines.push('(no disks with SMART data)');
+  for (const d of report.devicesWithoutData) lines.push(`${d.device}: no SMART data (${d.reason}): ${d.message}`);
+  for (const [name, message] of Object.entries(report.collectorErrors)) lines.push(`collector ${name} failed: ${message}`);
+  const p = report.pressure;
+  if (p) {
+    const mem = p.memoryAvailableBytes !== undefined && p.memoryTotalBytes ? `, memory available ${pct(p.memoryAvailableBytes / p.memoryTotalBytes)}` : '';
+    lines.push('', `pressure (share of the last minute some task waited): cpu ${pct(p.cpu)}, memory ${pct(p.memory)}, io ${pct(p.io)}; load1 ${p.load1}${mem}`);
+  }
+  lines.push('', `status: ${report.status.toUpperCase()}`);
+  return `${lines.join('\n')}\n`;
+}

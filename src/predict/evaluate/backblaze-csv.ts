@@ -1,0 +1,206 @@
+/**
+ * Streaming readers for Backblaze's public drive data (see ../shared/data/disk-failure/README.md),
+ * turning rows into the DiskSamples the agent's predictor reads. Three shapes, told apart by the
+ * header, gzip'd or not (by the magic bytes):
+ *
+ * - daily: `date, serial_number, model, …, failure, smart_N_raw …` — one row per drive per day
+ *   (Backblaze's daily snapshot files, and concatenations of them, in date order). A row with
+ *   `failure=1` is the drive's last day in operation.
+ * - snapshot: the same columns with a single date (one Backblaze daily file): one reading per drive.
+ * - intervals: `serial_number, model, …, min_date, min_hours, tstart, tstop, fails, smart_N …` —
+ *   one row per interval of power-on hours in which the values stayed constant. A drive is replayed
+ *   as one reading at each `tstart` and a last one at its final `tstop` (`fails=1`: the last reading
+ *   before the failure). Hours become dates as the README says: min_date + (hours - min_hours) / 24.
+ *
+ * Raw values are decoded like the agent's parser decodes smartctl's `raw.value` (Seagate's packed
+ * 188 is the largest of its three counters), so the predictor sees what it sees on a host; the
+ * baselines get the raw numbers as the file has them, as the published rules read them.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { decodeAtaRaw } from '../../collectors/smart/ata-raw.js';
+import type { DiskSample } from '../types.js';
+
+export type CsvFormat = 'daily' | 'intervals';
+
+/** SMART attribute ids read from the files: the predictor's counters and the baselines' inputs. */
+export const ATTRIBUTE_IDS = [5, 9, 10, 187, 188, 196, 197, 198, 199] as const;
+
+type CounterField = 'reallocatedSectors' | 'reportedUncorrectable' | 'commandTimeouts' | 'reallocationEvents' | 'pendingSectors' | 'offlineUncorrectable' | 'udmaCrcErrors' | 'powerOnHours';
+const SAMPLE_FIELD: Partial<Record<number, CounterField>> = {
+  5: 'reallocatedSectors',
+  9: 'powerOnHours',
+  187: 'reportedUncorrectable',
+  188: 'commandTimeouts',
+  196: 'reallocationEvents',
+  197: 'pendingSectors',
+  198: 'offlineUncorrectable',
+  199: 'udmaCrcErrors',
+};
+
+export interface BackblazeReading {
+  serial: string;
+  model: string;
+  sample: DiskSample;
+  /** Raw SMART values as the file has them, by attribute id (absent: not reported). */
+  raw: Partial<Record<number, number>>;
+  /** The drive failed after this reading (its last). */
+  failure: boolean;
+  /** Day of the row (daily/snapshot), for telling a snapshot from a daily series. */
+  date?: string;
+  /** The drive's last reading in this file (intervals: the final tstop), or its failure. */
+  final?: boolean;
+}
+
+export interface ReadProgress {
+  file: string;
+  format?: CsvFormat;
+  bytesRead: number;
+  totalBytes: number;
+  rows: number;
+}
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** Split one CSV line; quoted fields (RFC 4180) are handled, Backblaze's files have none. */
+export function splitCsvLine(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      out.push(field);
+      field = '';
+    } else field += ch;
+  }
+  out.push(field);
+  return out;
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseNumber(text: string | undefined): number | undefined {
+  if (text === undefined || text === '' || text === 'NA') return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+const isSeagateHdd = (model: string): boolean => /^ST[0-9]/i.test(model);
+
+interface Columns {
+  format: CsvFormat;
+  index: (name: string) => number;
+  attributes: Array<[id: number, column: number]>;
+}
+
+function columnsOf(header: string[], file: string): Columns {
+  const names = header.map((h) => h.trim().replace(/^\uFEFF/, ''));
+  const index = (name: string): number => names.indexOf(name);
+  const format: CsvFormat | undefined =
+    index('tstart') >= 0 && index('tstop') >= 0 ? 'intervals' : index('date') >= 0 && index('failure') >= 0 ? 'daily' : undefined;
+  if (format === undefined || index('serial_number') < 0) {
+    throw new Error(`${file}: not a Backblaze drive-stats CSV (need serial_number and date+failure, or tstart+tstop+fails)`);
+  }
+  const attributes: Array<[number, number]> = [];
+  for (const id of ATTRIBUTE_IDS) {
+    const column = Math.max(index(`smart_${id}_raw`), index(`smart_${id}`));
+    if (column >= 0) attributes.push([id, column]);
+  }
+  return { format, index, attributes };
+}
+
+function buildReading(cols: Columns, cells: string[], serial: string, model: string, atMs: number, failure: boolean, powerOnHours?: number): BackblazeReading {
+  const sample: DiskSample = { atMs, protocol: 'ata', serial };
+  const raw: Partial<Record<number, number>> = {};
+  const seagate = isSeagateHdd(model);
+  for (const [id, column] of cols.attributes) {
+    const value = parseNumber(cells[column]);
+    if (value === undefined || value < 0) continue;
+    raw[id] = value;
+    const field = SAMPLE_FIELD[id];
+    const decoded = decodeAtaRaw({ id, value, seagate });
+    if (field !== undefined && decoded !== undefined) sample[field] = decoded;
+  }
+  if (powerOnHours !== undefined) sample.powerOnHours = powerOnHours;
+  return { serial, model, sample, raw, failure };
+}
+
+function linesOf(file: string, gzip: boolean, progress: ReadProgress): AsyncIterable<string> {
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  input.on('data', (chunk) => {
+    progress.bytesRead += chunk.length;
+  });
+  const stream: Readable = gzip ? input.pipe(createGunzip()) : input;
+  input.on('error', (err) => stream.destroy(err));
+  return createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+/**
+ * The readings of one file, in file order. `progress` is updated as the file is read (for a
+ * progress line). Rows without a serial number or a usable date are skipped and counted.
+ */
+export async function* readBackblaze(file: string, progress: ReadProgress = { file, bytesRead: 0, totalBytes: 0, rows: 0 }): AsyncGenerator<BackblazeReading> {
+  progress.totalBytes = (await stat(file)).size;
+  let cols: Columns | undefined;
+  let pending: BackblazeReading | undefined; // intervals: the reading at the last tstop of the current drive
+  for await (const line of linesOf(file, await isGzip(file), progress)) {
+    if (line === '') continue;
+    const cells = splitCsvLine(line);
+    if (cols === undefined) {
+      cols = columnsOf(cells, file);
+      progress.format = cols.format;
+      continue;
+    }
+    progress.rows++;
+    const serial = cells[cols.index('serial_number')]?.trim() ?? '';
+    const model = cells[cols.index('model')]?.trim() ?? '';
+    if (serial === '') continue;
+    if (cols.format === 'daily') {
+      const date = cells[cols.index('date')]?.trim() ?? '';
+      const atMs = Date.parse(`${date}T00:00:00Z`);
+      if (!Number.isFinite(atMs)) continue;
+      const reading = buildReading(cols, cells, serial, model, atMs, cells[cols.index('failure')]?.trim() === '1');
+      reading.date = date;
+      if (reading.failure) reading.final = true;
+      yield reading;
+      continue;
+    }
+    const minDay = Date.parse(`${cells[cols.index('min_date')]?.trim() ?? ''}T00:00:00Z`);
+    const minHours = parseNumber(cells[cols.index('min_hours')]) ?? 0;
+    const tstart = parseNumber(cells[cols.index('tstart')]);
+    const tstop = parseNumber(cells[cols.index('tstop')]);
+    if (!Number.isFinite(minDay) || tstart === undefined || tstop === undefined) continue;
+    const dateOf = (hours: number): number => minDay + Math.round(((hours - minHours) * HOUR_MS) / 1000) * 1000;
+    if (pending !== undefined && pending.serial !== serial) yield pending;
+    yield buildReading(cols, cells, serial, model, dateOf(tstart), false, tstart);
+    pending = buildReading(cols, cells, serial, model, dateOf(tstop), cells[cols.index('fails')]?.trim() === '1', tstop);
+    pending.final = true;
+  }
+  if (pending !== undefined) yield pending;
+}
+
+/** When a drive that failed after `lastReadingMs` is taken to have failed: the end of that day. */
+export function failureTimeAfter(lastReadingMs: number): number {
+  return lastReadingMs + DAY_MS;
+}

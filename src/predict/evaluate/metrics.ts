@@ -1,0 +1,136 @@
+/**
+ * Drive-level figures, as a maintenance schedule sees them (not row-level: consecutive days of one
+ * drive are near-duplicates, and one alarm is what gets a disk replaced).
+ *
+ * Each drive's scores over time are a step function: a prediction holds from its reading until the
+ * next one. At a threshold, a drive is alarmed while its score is ≥ the threshold.
+ * - A failed drive is detected (TPR) when it was alarmed at some time in the HORIZON_DAYS before
+ *   its failure. Alarmed only earlier than that is still a miss, counted apart (`early_only`).
+ * - A drive that never failed (censored) is a false alarm (FPR) when it was alarmed at any time.
+ * - Lead time: failure time − the start of the first alarm that reaches into the horizon window
+ *   (an alarm that began earlier and held on counts from its start).
+ */
+
+const DAY_MS = 86_400_000;
+
+/** One drive's scores over time, consecutive equal scores merged. */
+export class ScoreTrack {
+  readonly starts: number[] = [];
+  readonly scores: number[] = [];
+
+  record(atMs: number, score: number): void {
+    if (this.scores.length > 0 && this.scores[this.scores.length - 1] === score) return;
+    this.starts.push(atMs);
+    this.scores.push(score);
+  }
+}
+
+export interface DriveOutcome {
+  failed: boolean;
+  /** Failed: highest score that reached into the horizon window; healthy: highest at any time. */
+  maxScore: number;
+  /** Failed: highest score held only before the window. */
+  maxBefore: number;
+  /** Failed: (start, running max) over the episodes reaching into the window, by start; for lead times. */
+  steps: Array<[startMs: number, runningMax: number]>;
+  failureMs?: number;
+}
+
+export function outcomeOf(track: ScoreTrack, failureMs: number | undefined, horizonDays: number): DriveOutcome {
+  const { starts, scores } = track;
+  if (failureMs === undefined) return { failed: false, maxScore: scores.reduce((a, b) => Math.max(a, b), -Infinity), maxBefore: -Infinity, steps: [] };
+  const windowStart = failureMs - horizonDays * DAY_MS;
+  let maxScore = -Infinity;
+  let maxBefore = -Infinity;
+  const steps: Array<[number, number]> = [];
+  for (let i = 0; i < starts.length; i++) {
+    const start = starts[i]!;
+    const end = starts[i + 1] ?? failureMs;
+    const score = scores[i]!;
+    if (start >= failureMs) continue;
+    if (end > windowStart) {
+      if (score > maxScore) {
+        maxScore = score;
+        steps.push([start, score]);
+      }
+    } else if (score > maxBefore) maxBefore = score;
+  }
+  return { failed: true, maxScore, maxBefore, steps, failureMs };
+}
+
+export interface Figures {
+  threshold?: number;
+  tpr: number;
+  fpr: number;
+  /** Failed drives detected within the horizon / all failed drives. */
+  tp: number;
+  /** Never-failed drives alarmed at any time / all never-failed drives. */
+  fp: number;
+  lead_days_median: number | null;
+  lead_days_q1: number | null;
+  lead_days_q3: number | null;
+  /** Failed drives detected at least 7 days ahead. */
+  lead_7d_or_more: number;
+  /** Failed drives alarmed only earlier than the horizon (misses). */
+  early_only: number;
+}
+
+/** Quantile by linear interpolation between closest ranks (R type 7). */
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+const round = (x: number, places: number): number => Math.round(x * 10 ** places) / 10 ** places;
+const roundOrNull = (x: number | null): number | null => (x === null ? null : round(x, 1));
+
+export function figuresAt(outcomes: readonly DriveOutcome[], threshold: number): Figures {
+  let failed = 0;
+  let healthy = 0;
+  let tp = 0;
+  let fp = 0;
+  let earlyOnly = 0;
+  const leads: number[] = [];
+  for (const o of outcomes) {
+    if (!o.failed) {
+      healthy++;
+      if (o.maxScore >= threshold) fp++;
+      continue;
+    }
+    failed++;
+    if (o.maxScore >= threshold) {
+      tp++;
+      const first = o.steps.find(([, max]) => max >= threshold);
+      if (first && o.failureMs !== undefined) leads.push((o.failureMs - first[0]) / DAY_MS);
+    } else if (o.maxBefore >= threshold) earlyOnly++;
+  }
+  leads.sort((a, b) => a - b);
+  return {
+    threshold,
+    tpr: failed ? round(tp / failed, 4) : 0,
+    fpr: healthy ? round(fp / healthy, 4) : 0,
+    tp,
+    fp,
+    lead_days_median: roundOrNull(quantile(leads, 0.5)),
+    lead_days_q1: roundOrNull(quantile(leads, 0.25)),
+    lead_days_q3: roundOrNull(quantile(leads, 0.75)),
+    lead_7d_or_more: leads.filter((d) => d >= 7).length,
+    early_only: earlyOnly,
+  };
+}
+
+/** The probabilities the sweep reports, plus the operating points the caller adds. */
+export const SWEEP_THRESHOLDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9];
+
+export function sweep(outcomes: readonly DriveOutcome[], extra: readonly number[]): Figures[] {
+  const thresholds = [...new Set([...SWEEP_THRESHOLDS, ...extra])].sort((a, b) => a - b);
+  return thresholds.map((t) => figuresAt(outcomes, t));
+}
+
+/** Baselines named whose operating point beats `ours` on both counts (higher TPR and lower FPR). */
+export function dominatedBy<K extends string>(ours: Figures, baselines: Readonly<Record<K, Figures>>): K[] {
+  return (Object.keys(baselines) as K[]).filter((k) => baselines[k].tpr > ours.tpr && baselines[k].fpr < ours.fpr);
+}

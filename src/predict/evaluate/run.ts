@@ -1,0 +1,183 @@
+/**
+ * `harbinger evaluate [--json] [--split all|holdout|train] FILE...`: replays Backblaze drive-stats
+ * files through the agent's own predictor (predict(), the same code the daemon runs after each
+ * reading) and, on the same drives in the same run, through the published baselines; reports the
+ * drive-level figures (metrics.ts) at the default operating point (the `degraded` level) and over a
+ * sweep of probability thresholds.
+ *
+ * All FILEs form one data set and must share a format: one daily series, several daily snapshot
+ * files (replayed in date order), or one interval file. Memory: per drive, only the history the
+ * predictor reads (30 days) and the steps of its score; rows are streamed.
+ */
+import { basename } from 'node:path';
+import { MODEL } from '../model.js';
+import { HORIZON_DAYS, predict } from '../predictor.js';
+import type { DiskSample } from '../types.js';
+import type { ReadProgress } from './backblaze-csv.js';
+import { BASELINE_NAMES, BASELINES, type BaselineName } from './baselines.js';
+import { dominatedBy, figuresAt, outcomeOf, ScoreTrack, sweep, type DriveOutcome, type Figures } from './metrics.js';
+import { DriveTimeline, replayFiles, type ReplayDrive, type ReplaySummary } from './replay.js';
+import type { Split } from './split.js';
+
+export { parseSplit, SPLITS, type Split } from './split.js';
+
+export interface EvaluateOptions {
+  /** The caller prints the report as JSON rather than formatReport()'s table; the report is the same. */
+  json: boolean;
+  /** A progress line on stderr (for a TTY). */
+  progress: boolean;
+  /** Which drives to score: all, or one side of the by-drive split (split.ts). Default all. */
+  split?: Split;
+}
+
+export interface PredictorFigures extends Figures {
+  threshold: number;
+  /** Where `failing` starts, and the figures there. */
+  failing: Figures;
+}
+
+export interface EvaluationReport {
+  dataset: string;
+  format: ReplaySummary['format'];
+  files: string[];
+  split: Split;
+  horizon_days: number;
+  drives: number;
+  failed: number;
+  healthy: number;
+  /** CSV data rows read. */
+  rows: number;
+  /** Readings replayed (intervals: one per row, plus each drive's last at its final tstop). */
+  readings: number;
+  /** Predictions made: every reading of a scored drive, plus repeats where growth windows roll off. */
+  prediction_points: number;
+  /** Readings not scored: drives on the other side of the split, out of time order, after a failure. */
+  skipped_readings: ReplaySummary['skipped'];
+  predictor: PredictorFigures;
+  baselines: Record<BaselineName, Figures>;
+  /** Baselines with both a higher TPR and a lower FPR than the default operating point (should be none). */
+  dominated_by: BaselineName[];
+  sweep: Figures[];
+  runtime_seconds: number;
+}
+
+interface EvalDrive extends ReplayDrive {
+  predictor: ScoreTrack;
+  baselines: ScoreTrack[];
+  /** Once the drive is finished: its outcomes (the score tracks are then let go). */
+  outcomes?: { predictor: DriveOutcome; baselines: DriveOutcome[] };
+}
+
+function finish(drive: EvalDrive): { predictor: DriveOutcome; baselines: DriveOutcome[] } {
+  drive.outcomes ??= {
+    predictor: outcomeOf(drive.predictor, drive.failureMs, HORIZON_DAYS),
+    baselines: drive.baselines.map((track) => outcomeOf(track, drive.failureMs, HORIZON_DAYS)),
+  };
+  drive.predictor = new ScoreTrack();
+  drive.baselines = [];
+  return drive.outcomes;
+}
+
+function progressLine(progress: ReadProgress, fileIndex: number, fileCount: number, drives: number): string {
+  const pct = progress.totalBytes ? Math.floor((100 * progress.bytesRead) / progress.totalBytes) : 0;
+  const files = fileCount > 1 ? ` (file ${fileIndex + 1}/${fileCount})` : '';
+  return `\revaluate: ${basename(progress.file)}${files} ${pct}% ${progress.rows.toLocaleString('en-US')} rows, ${drives.toLocaleString('en-US')} drives\x1b[K`;
+}
+
+export async function evaluateFiles(files: string[], options: EvaluateOptions): Promise<EvaluationReport> {
+  const started = process.hrtime.bigint();
+  const split = options.split ?? 'all';
+  const drives = new Map<string, EvalDrive>();
+  const visitor = {
+    newDrive: (serial: string, model: string): EvalDrive => ({
+      serial,
+      model,
+      timeline: new DriveTimeline(),
+      lastMs: -Infinity,
+      predictor: new ScoreTrack(),
+      baselines: BASELINE_NAMES.map(() => new ScoreTrack()),
+    }),
+    point(drive: EvalDrive, history: readonly DiskSample[], reading: { raw: Partial<Record<number, number>>; sample: DiskSample } | undefined): void {
+      const current = history[history.length - 1]!;
+      drive.predictor.record(current.atMs, predict(history, current.atMs).probability);
+      if (reading === undefined) return; // a repeat: the baselines read only the current values
+      const input = { raw: reading.raw, ...(reading.sample.smartPassed === undefined ? {} : { smartPassed: reading.sample.smartPassed }) };
+      BASELINE_NAMES.forEach((name, i) => drive.baselines[i]!.record(current.atMs, BASELINES[name](input) ? 1 : 0));
+    },
+    finish,
+  };
+  let lastDraw = 0;
+  const onProgress = options.progress
+    ? (progress: ReadProgress, fileIndex: number, fileCount: number): void => {
+        const now = Date.now();
+        if (now - lastDraw < 200) return;
+        lastDraw = now;
+        process.stderr.write(progressLine(progress, fileIndex, fileCount, drives.size));
+      }
+    : undefined;
+  let summary: ReplaySummary;
+  try {
+    summary = await replayFiles(files, split, visitor, drives, onProgress);
+  } finally {
+    if (options.progress) process.stderr.write('\r\x1b[K');
+  }
+
+  const all = [...drives.values()];
+  const outcomes = all.map(finish);
+  const predictorOutcomes = outcomes.map((o) => o.predictor);
+  const cuts = MODEL.operatingPoint;
+  const baselines = Object.fromEntries(
+    BASELINE_NAMES.map((name, i) => [name, figuresAt(outcomes.map((o) => o.baselines[i]!), 1)]),
+  ) as Record<BaselineName, Figures>;
+  for (const figures of Object.values(baselines)) delete figures.threshold;
+  const predictor: PredictorFigures = { ...figuresAt(predictorOutcomes, cuts.degraded), threshold: cuts.degraded, failing: figuresAt(predictorOutcomes, cuts.failing) };
+  const failed = all.filter((d) => d.failureMs !== undefined).length;
+  return {
+    dataset: summary.files.map((f) => basename(f)).join(', '),
+    format: summary.format,
+    files: summary.files,
+    split,
+    horizon_days: HORIZON_DAYS,
+    drives: all.length,
+    failed,
+    healthy: all.length - failed,
+    rows: summary.rows,
+    readings: summary.readings,
+    prediction_points: summary.points,
+    skipped_readings: summary.skipped,
+    predictor,
+    baselines,
+    dominated_by: dominatedBy(predictor, baselines),
+    sweep: sweep(predictorOutcomes, [cuts.watch, cuts.degraded, cuts.failing]),
+    runtime_seconds: Math.round(Number(process.hrtime.bigint() - started) / 1e7) / 100,
+  };
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const days = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
+
+function row(name: string, f: Figures): string {
+  const lead = `${days(f.lead_days_median)} (${days(f.lead_days_q1)}–${days(f.lead_days_q3)})`;
+  return `  ${name.padEnd(26)} ${pct(f.tpr).padStart(6)} ${String(f.tp).padStart(6)}  ${pct(f.fpr).padStart(6)} ${String(f.fp).padStart(6)}  ${lead.padStart(18)}  ${String(f.early_only).padStart(5)}`;
+}
+
+/** The report as a table for a terminal. */
+export function formatReport(report: EvaluationReport): string {
+  const lines = [
+    `${report.dataset} (${report.format}, split ${report.split}): ${report.drives} drives, ${report.failed} failed, ${report.rows} rows, ${report.runtime_seconds} s`,
+    `horizon ${report.horizon_days} days: TPR = failed drives alarmed within the horizon before failing; FPR = never-failed drives alarmed at any time`,
+    '',
+    `  ${''.padEnd(26)} ${'TPR'.padStart(6)} ${'drives'.padStart(6)}  ${'FPR'.padStart(6)} ${'drives'.padStart(6)}  ${'lead days med (IQR)'.padStart(18)}  ${'early'.padStart(5)}`,
+    row(`harbinger (p ≥ ${report.predictor.threshold})`, report.predictor),
+    row(`harbinger failing (p ≥ ${report.predictor.failing.threshold})`, report.predictor.failing),
+    ...BASELINE_NAMES.map((name) => row(name, report.baselines[name])),
+    '',
+    report.dominated_by.length === 0 ? 'No baseline beats the default operating point on both TPR and FPR.' : `Beaten on both TPR and FPR by: ${report.dominated_by.join(', ')}.`,
+    '',
+    'sweep:',
+    ...report.sweep.map((f) => row(`p ≥ ${f.threshold}`, f)),
+  ];
+  const skipped = Object.entries(report.skipped_readings).filter(([, n]) => n > 0);
+  if (skipped.length > 0) lines.push('', `skipped readings: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,185 @@
+import test from 'ava';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readBackblaze, type BackblazeReading } from '../../src/predict/evaluate/backblaze-csv.js';
+import { BASELINES, scrutinyAttributeFails } from '../../src/predict/evaluate/baselines.js';
+import { figuresAt, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
+import { evaluateFiles, formatReport, type EvaluationReport } from '../../src/predict/evaluate/run.js';
+import { inSplit, sideOf } from '../../src/predict/evaluate/split.js';
+import { MODEL } from '../../src/predict/model.js';
+import { repoPath, tempDir } from '../helpers/tmp.js';
+
+const fixture = (name: string): string => repoPath('test', 'fixtures', 'backblaze', name);
+const DAILY = fixture('daily-2013-subset.csv.gz');
+const INTERVALS = fixture('intervals-2013-2016-subset.csv.gz');
+const SNAPSHOT = fixture('snapshot-2013-04-19-subset.csv.gz');
+const DAY = 86_400_000;
+
+async function collect(file: string): Promise<BackblazeReading[]> {
+  const out: BackblazeReading[] = [];
+  for await (const r of readBackblaze(file)) out.push(r);
+  return out;
+}
+
+/** The dominance property: no baseline has both a higher TPR and a lower FPR than the default operating point. */
+function assertNotDominated(t: import('ava').ExecutionContext, report: EvaluationReport): void {
+  t.deepEqual(report.dominated_by, []);
+  for (const [name, b] of Object.entries(report.baselines)) {
+    t.false(b.tpr > report.predictor.tpr && b.fpr < report.predictor.fpr, name);
+  }
+}
+
+test('daily subset (440 drives, 40 failed): the figures of the predictor and of the baselines on the same drives', async (t) => {
+  const r = await evaluateFiles([DAILY], { json: true, progress: false });
+  t.like(r, { format: 'daily', split: 'all', horizon_days: 30, drives: 440, failed: 40, healthy: 400, rows: 15818, readings: 15818, prediction_points: 15856 });
+  t.like(r.predictor, { threshold: MODEL.operatingPoint.degraded, tp: 20, tpr: 0.5, fp: 4, fpr: 0.01, lead_days_median: 18, lead_days_q1: 9.8, lead_days_q3: 24, lead_7d_or_more: 16, early_only: 0 });
+  t.like(r.baselines.backblaze_rule, { tp: 27, tpr: 0.675, fp: 31, fpr: 0.0775 });
+  t.like(r.baselines.smartd_default, { tp: 15, tpr: 0.375, fp: 10, fpr: 0.025 });
+  t.like(r.baselines.scrutiny, { tp: 25, tpr: 0.625, fp: 17, fpr: 0.0425 });
+  assertNotDominated(t, r);
+});
+
+test('interval subset (440 drives, 40 failed): replayed from power-on hours, with repeats where growth windows roll off', async (t) => {
+  const r = await evaluateFiles([INTERVALS], { json: true, progress: false });
+  t.like(r, { format: 'intervals', drives: 440, failed: 40, rows: 3207, readings: 3647, prediction_points: 9165 });
+  t.like(r.predictor, { tp: 23, tpr: 0.575, fp: 7, fpr: 0.0175, lead_days_median: 21, early_only: 0 });
+  t.like(r.predictor.failing, { threshold: 0.5, tp: 2, fp: 0 });
+  t.like(r.baselines.backblaze_rule, { tp: 28, tpr: 0.7, fp: 27, fpr: 0.0675 });
+  t.like(r.baselines.smartd_default, { tp: 22, tpr: 0.55, fp: 8, fpr: 0.02 });
+  t.like(r.baselines.scrutiny, { tp: 26, tpr: 0.65, fp: 14, fpr: 0.035 });
+  assertNotDominated(t, r);
+});
+
+test('single-day snapshot: one reading per drive, failures are 1 day ahead at best', async (t) => {
+  const r = await evaluateFiles([SNAPSHOT], { json: false, progress: false });
+  t.like(r, { format: 'snapshot', drives: 405, failed: 6, rows: 405, prediction_points: 405 });
+  t.like(r.predictor, { tp: 1, fp: 6, lead_days_median: 1 });
+  t.like(r.baselines.backblaze_rule, { tp: 3, fp: 43 });
+  t.like(r.baselines.scrutiny, { tp: 3, fp: 27 });
+  assertNotDominated(t, r);
+});
+
+test('the JSON report: one object with dataset, drives, failed, predictor, baselines and the sweep', async (t) => {
+  const r = JSON.parse(JSON.stringify(await evaluateFiles([INTERVALS], { json: true, progress: false }))) as Record<string, unknown>;
+  for (const key of ['dataset', 'drives', 'failed', 'predictor', 'baselines', 'sweep']) t.true(key in r, key);
+  t.is(r.dataset, 'intervals-2013-2016-subset.csv.gz');
+  const predictor = r.predictor as Record<string, unknown>;
+  for (const key of ['tpr', 'fpr', 'lead_days_median', 'lead_days_q1', 'lead_days_q3', 'threshold']) t.is(typeof predictor[key], 'number', key);
+  t.deepEqual(Object.keys(r.baselines as object), ['backblaze_rule', 'smartd_default', 'scrutiny']);
+  const sweep = r.sweep as Array<{ threshold: number; tpr: number; fpr: number }>;
+  t.true(sweep.some((s) => s.threshold === MODEL.operatingPoint.degraded));
+  t.deepEqual(sweep.map((s) => s.threshold), [...sweep.map((s) => s.threshold)].sort((a, b) => a - b));
+  for (let i = 1; i < sweep.length; i++) t.true(sweep[i]!.tpr <= sweep[i - 1]!.tpr && sweep[i]!.fpr <= sweep[i - 1]!.fpr, 'a higher threshold never alarms more');
+  const at = sweep.find((s) => s.threshold === MODEL.operatingPoint.degraded)!;
+  t.like(at, { tpr: predictor.tpr, fpr: predictor.fpr });
+});
+
+test('the by-drive split: holdout and train partition the drives, the same drive on the same side in every file', async (t) => {
+  const [all, holdout, train] = await Promise.all((['all', 'holdout', 'train'] as const).map((split) => evaluateFiles([INTERVALS], { json: true, progress: false, split })));
+  t.is(holdout!.drives + train!.drives, all!.drives);
+  t.is(holdout!.failed + train!.failed, all!.failed);
+  t.is(holdout!.skipped_readings.other_split + train!.skipped_readings.other_split, all!.readings);
+  t.like(holdout, { drives: 132, failed: 14 });
+  t.is(sideOf('Z300XGTT'), sideOf('Z300XGTT'));
+  t.true(inSplit('anything', 'all'));
+  const share = [...Array(10_000).keys()].filter((i) => sideOf(`S${i}`) === 'holdout').length / 10_000;
+  t.true(share > 0.28 && share < 0.32, `${share}`);
+});
+
+test('formatReport: a table with the predictor, the three baselines and the sweep', async (t) => {
+  const text = formatReport(await evaluateFiles([SNAPSHOT], { json: false, progress: false }));
+  t.regex(text, /snapshot-2013-04-19-subset\.csv\.gz \(snapshot, split all\): 405 drives, 6 failed/);
+  for (const name of ['harbinger (p ≥', 'backblaze_rule', 'smartd_default', 'scrutiny', 'sweep:']) t.true(text.includes(name), name);
+});
+
+test('interval reader: a reading at each tstart and a last one at the final tstop, dates from power-on hours', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'intervals.csv');
+  const header = 'serial_number,model,manufacturer,n_fails,n_records,size_tb,min_date,max_date,min_hours,max_hours,tstart,tstop,fails,smart_5,smart_10,smart_12,smart_187,smart_188,smart_189,smart_196,smart_197,smart_198,smart_197_bin,smart_197_bin_cumsum,smart_197_cumsum';
+  await writeFile(
+    file,
+    [
+      header,
+      'A1,ST4000DM000,Seagate,1,30,4,2015-01-01,2015-01-31,1000,1720,1000,1240,0,0,0,3,0,4295032833,0,,0,0,FALSE,0,0',
+      'A1,ST4000DM000,Seagate,1,30,4,2015-01-01,2015-01-31,1000,1720,1240,1720,1,16,0,3,2,4295032833,0,,8,8,TRUE,1,8',
+      '"B2",HGST HMS5C4040BLE640,HGST,0,10,4,2015-03-01,2015-03-11,50,290,50,290,0,0,0,1,,,,0,0,0,FALSE,0,0',
+      '',
+    ].join('\n'),
+  );
+  const readings = await collect(file);
+  t.deepEqual(readings.map((r) => [r.serial, new Date(r.sample.atMs).toISOString().slice(0, 10), r.sample.powerOnHours, r.failure]), [
+    ['A1', '2015-01-01', 1000, false],
+    ['A1', '2015-01-11', 1240, false],
+    ['A1', '2015-01-31', 1720, true],
+    ['B2', '2015-03-01', 50, false],
+    ['B2', '2015-03-11', 290, false],
+  ]);
+  // Seagate's packed 188 (three 16-bit counters of 1) decodes to 1 for the predictor; the baselines get the raw number.
+  t.like(readings[1]!, { sample: { reallocatedSectors: 16, reportedUncorrectable: 2, commandTimeouts: 1, pendingSectors: 8, offlineUncorrectable: 8 }, raw: { 5: 16, 188: 4295032833 } });
+  t.is(readings[3]!.sample.reportedUncorrectable, undefined, 'not reported by an HGST drive: absent, not 0');
+  t.true(BASELINES.scrutiny({ raw: readings[0]!.raw }), 'raw 188 > 100: Scrutiny fails it');
+  const report = await evaluateFiles([file], { json: true, progress: false });
+  t.like(report, { drives: 2, failed: 1, rows: 3, readings: 5 });
+  t.like(report.baselines.smartd_default, { tp: 1, fp: 0 });
+});
+
+test('daily snapshot files replay in date order, whatever order they are given in; gzip or not', async (t) => {
+  const dir = await tempDir(t);
+  const header = 'date,serial_number,model,capacity_bytes,failure,smart_1_raw,smart_5_raw,smart_9_raw,smart_194_raw,smart_197_raw';
+  const day1 = join(dir, '2013-04-10.csv');
+  const day2 = join(dir, '2013-04-11.csv.gz');
+  await writeFile(day1, `${header}\n2013-04-10,X1,Hitachi HDS5C3030ALA630,3000592982016,0,0,0,4031,26,0\n2013-04-10,X2,Hitachi HDS5C3030ALA630,3000592982016,0,0,0,100,26,0\n`);
+  await writeFile(day2, gzipSync(`${header}\n2013-04-11,X1,Hitachi HDS5C3030ALA630,3000592982016,1,0,0,4055,26,40\n2013-04-11,X2,Hitachi HDS5C3030ALA630,3000592982016,0,0,0,124,26,0\n`));
+  const r = await evaluateFiles([day2, day1], { json: true, progress: false });
+  t.deepEqual(r.files, [day1, day2]);
+  t.like(r, { format: 'daily', drives: 2, failed: 1, skipped_readings: { out_of_order: 0, after_failure: 0, other_split: 0 } });
+  t.like(r.baselines.smartd_default, { tp: 1, fp: 0, lead_days_median: 1 });
+});
+
+test('one format at a time: a daily file with an interval file is refused', async (t) => {
+  await t.throwsAsync(evaluateFiles([DAILY, INTERVALS], { json: true, progress: false }), { message: /one format at a time/ });
+  const dir = await tempDir(t);
+  const bad = join(dir, 'other.csv');
+  await writeFile(bad, 'a,b,c\n1,2,3\n');
+  await t.throwsAsync(evaluateFiles([bad], { json: true, progress: false }), { message: /not a Backblaze drive-stats CSV/ });
+});
+
+test('Scrutiny thresholds as Scrutiny matches them, quirks included', (t) => {
+  t.false(scrutinyAttributeFails(5, 16), '(4, 16] has a 7.5% annual failure rate');
+  t.true(scrutinyAttributeFails(5, 17));
+  t.false(scrutinyAttributeFails(5, 80_000), 'beyond the last bucket: a warning only');
+  t.false(scrutinyAttributeFails(197, 1), '197 = 1 is in no bucket ((1, 2] excludes 1): a warning only');
+  t.true(scrutinyAttributeFails(197, 2));
+  t.true(scrutinyAttributeFails(187, 1));
+  t.false(scrutinyAttributeFails(188, 100));
+  t.true(scrutinyAttributeFails(188, 101));
+  t.false(scrutinyAttributeFails(10, 1));
+  t.true(scrutinyAttributeFails(10, 2));
+  t.true(scrutinyAttributeFails(196, 12));
+  t.false(scrutinyAttributeFails(196, 20));
+  t.true(BASELINES.smartd_default({ raw: {}, smartPassed: false }));
+  t.false(BASELINES.smartd_default({ raw: { 5: 100, 187: 3 } }));
+  t.true(BASELINES.backblaze_rule({ raw: { 188: 1 } }));
+  t.false(BASELINES.backblaze_rule({ raw: { 9: 100, 10: 5, 196: 3 } }));
+});
+
+test('metrics: an alarm counts for a failed drive only within the horizon before the failure; lead from the alarm start', (t) => {
+  const fail = Date.UTC(2016, 5, 1);
+  const early = new ScoreTrack();
+  early.record(fail - 90 * DAY, 0.9);
+  early.record(fail - 50 * DAY, 0.01);
+  const held = new ScoreTrack();
+  held.record(fail - 45 * DAY, 0.9);
+  held.record(fail - 10 * DAY, 0.9);
+  const late = new ScoreTrack();
+  late.record(fail - 60 * DAY, 0.01);
+  late.record(fail - 3 * DAY, 0.2);
+  const healthy = new ScoreTrack();
+  healthy.record(0, 0.01);
+  healthy.record(DAY, 0.3);
+  healthy.record(2 * DAY, 0.01);
+  const outcomes = [outcomeOf(early, fail, 30), outcomeOf(held, fail, 30), outcomeOf(late, fail, 30), outcomeOf(healthy, undefined, 30)];
+  t.like(figuresAt(outcomes, 0.1), { tp: 2, fp: 1, tpr: 0.6667, fpr: 1, early_only: 1, lead_days_median: 24, lead_days_q1: 13.5, lead_days_q3: 34.5, lead_7d_or_more: 1 });
+  t.like(figuresAt(outcomes, 0.5), { tp: 1, fp: 0, early_only: 1, lead_days_median: 45 });
+});
