@@ -2,9 +2,7 @@
 import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { COLLECTORS } from './collectors/index.js';
-import { inspectFiles } from './collectors/smart/inspect.js';
-import { CHECK_EXIT, formatCheck, runCheck } from './check.js';
-import { evaluateFiles, formatReport, parseSplit, SPLITS } from './predict/evaluate/run.js';
+import { SPLITS } from './predict/evaluate/split.js';
 import { buildSchema, flagName, leaves } from './config/schema.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import { runDaemon } from './run.js';
@@ -99,6 +97,8 @@ async function main(): Promise<void> {
             flags: configFlags(argv),
             env: process.env,
           }).catch(reportConfigError);
+          // Each command loads its own modules: the daemon should not carry evaluate's or check's code.
+          const { CHECK_EXIT, formatCheck, runCheck } = await import('./check.js');
           const report = await runCheck(runtime, COLLECTORS);
           process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatCheck(report));
           process.exitCode = CHECK_EXIT[report.status];
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
             .option('json', { type: 'boolean', describe: 'one JSON object instead of the table' })
             .option('split', { choices: SPLITS, default: 'all', describe: 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split' }),
         async (argv) => {
+          const { evaluateFiles, formatReport, parseSplit } = await import('./predict/evaluate/run.js');
           const report = await evaluateFiles(argv.files as string[], {
             json: Boolean(argv.json),
             progress: process.stderr.isTTY === true,
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
             'parse recorded `smartctl --json` output: one JSON line per file; exit 0 when every file parsed',
             (c) => c.positional('files', { type: 'string', array: true, demandOption: true }),
             async (argv) => {
+              const { inspectFiles } = await import('./collectors/smart/inspect.js');
               const { lines, ok } = await inspectFiles(argv.files as string[]);
               for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
               process.exitCode = ok ? 0 : 1;
