@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { startCollection } from './collection.js';
 import type { PressureReading } from './collectors/pressure/index.js';
 import type { SmartReading } from './collectors/smart/collector.js';
 import { deviceLabel } from './collectors/smart/metrics.js';
@@ -35,17 +36,10 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
       const settings = runtime.config.collector[definition.name];
       if (!settings?.enabled) return;
       const collector = definition.create({ settings, paths: runtime.config.path, logger: logger.child({ collector: definition.name }) });
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(new Error(`timed out after ${settings.timeoutMs} ms`)), settings.timeoutMs);
       try {
-        readings[definition.name] = await Promise.race([
-          collector.collect(abort.signal),
-          new Promise((_, reject) => abort.signal.addEventListener('abort', () => reject(abort.signal.reason))),
-        ]);
+        readings[definition.name] = await startCollection(collector, settings.timeoutMs).result;
       } catch (err) {
         collectorErrors[definition.name] = (err as Error).message;
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );

@@ -1,4 +1,5 @@
 import type { Config } from './config/load.js';
+import { startCollection, TimeoutError, type Collection } from './collection.js';
 import type { Collector, CollectorDefinition } from './collectors/types.js';
 import type { Logger } from './logger.js';
 import type { State } from './state.js';
@@ -9,10 +10,6 @@ export interface SchedulerDeps {
   now?: () => number;
   /** Called with every successful reading (the daemon feeds the predictor from here). */
   onReading?: (collector: string, reading: unknown) => void;
-}
-
-class TimeoutError extends Error {
-  override name = 'TimeoutError';
 }
 
 /** One loop per enabled collector: interval, timeout, status in the state, one log line per outage. */
@@ -51,7 +48,7 @@ export class Scheduler {
 class CollectorLoop {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
-  private abort: AbortController | undefined;
+  private current: Collection<unknown> | undefined;
   private stopped = false;
   private readonly now: () => number;
 
@@ -73,7 +70,7 @@ class CollectorLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.abort?.abort(new Error('agent stopping'));
+    this.current?.abort(new Error('agent stopping'));
     // A collection that ignores its abort signal must not hold up shutdown.
     await Promise.race([this.inFlight, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   }
@@ -99,36 +96,20 @@ class CollectorLoop {
   }
 
   private async runOnce(started: number): Promise<void> {
-    const abort = new AbortController();
-    this.abort = abort;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new TimeoutError(`timed out after ${this.timeoutMs} ms`);
-        abort.abort(error);
-        reject(error);
-      }, this.timeoutMs);
-    });
-    // async wrapper: a collector that throws synchronously is a failure like any other.
-    const work = (async () => this.collector.collect(abort.signal))();
+    const collection = startCollection(this.collector, this.timeoutMs);
+    this.current = collection;
     // Tracks the collection itself, which may outlive its timeout if it ignores the abort.
-    const settled = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inFlight = settled;
-    void settled.then(() => {
-      if (this.inFlight === settled) this.inFlight = undefined;
+    this.inFlight = collection.settled;
+    void collection.settled.then(() => {
+      if (this.inFlight === collection.settled) this.inFlight = undefined;
     });
     try {
-      const reading = await Promise.race([work, timeout]);
+      const reading = await collection.result;
       if (this.stopped) return;
       this.succeed(started, reading);
       if (this.definition.once) clearTimeout(this.timer);
     } catch (err) {
       if (!this.stopped) this.fail(started, err);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -71,7 +71,7 @@ export class SmartCollector implements Collector<SmartReading> {
     };
     await Promise.all(Array.from({ length: Math.max(1, this.settings.maxConcurrency) }, worker));
     return {
-      devices: devices.map((d) => structuredClone(this.states.get(deviceKey(d))!)).filter(Boolean),
+      devices: devices.map((d) => structuredClone(this.state(d))),
       ...(this.scanError ? { scanError: this.scanError } : {}),
     };
   }
