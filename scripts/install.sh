@@ -19,22 +19,39 @@ your configuration.
   /etc/harbinger/harbinger.yml config, from examples/harbinger.yml, only if absent
   /etc/default/harbinger       environment file (HARBINGER_OPTS), only if absent
   /etc/systemd/system/harbinger.service
-                               the unit (replaced on every install: put local
-                               changes in `systemctl edit harbinger`)
+                               the agent's unit (replaced on every install: put
+                               local changes in `systemctl edit harbinger`)
+  /etc/systemd/system/harbinger-collector.service
+                               the central collector's unit (replaced on every
+                               install), neither enabled nor started without
+                               --collector
+  /etc/default/harbinger-collector
+                               its environment file (HARBINGER_COLLECTOR_OPTS),
+                               only if absent
   user and group "harbinger"   system account, no login, no home of its own
 
-Then it checks the config with `harbinger check-config`, and when systemd is
-running runs `systemctl daemon-reload` and `systemctl enable --now harbinger`
-(and restarts the agent if it was running and something changed).
+Then it checks the config with `harbinger check-config` as user harbinger, and
+when systemd is running runs `systemctl daemon-reload` and `systemctl enable
+--now harbinger` (and restarts the agent if it was running and something
+changed). A collector that is running is restarted the same way on upgrades.
 
 Options:
-  --uninstall      stop and disable the service; remove /usr/lib/harbinger, the
-                   unit and the symlink. Keeps /etc/harbinger,
-                   /etc/default/harbinger, /var/lib/harbinger and the user.
+  --collector      also run the central collector on this machine: check the
+                   config as the collector's unit will see it, then `systemctl
+                   enable --now harbinger-collector` (state in
+                   /var/lib/harbinger-collector). One machine per fleet needs
+                   it, not every host.
+  --uninstall      stop and disable the services (agent and collector); remove
+                   /usr/lib/harbinger, both units and the symlink. Keeps
+                   /etc/harbinger, /etc/default/harbinger{,-collector},
+                   /var/lib/harbinger{,-collector} and the user.
   --purge          with --uninstall (or alone): also remove /etc/harbinger,
-                   /etc/default/harbinger, /var/lib/harbinger and the unit's
-                   drop-ins. The user and group are kept (userdel harbinger).
-  --no-start       install, but do not enable or start the service.
+                   /etc/default/harbinger, /etc/default/harbinger-collector,
+                   /var/lib/harbinger, /var/lib/harbinger-collector and both
+                   units' drop-ins. The user and group are kept (userdel
+                   harbinger).
+  --no-start       install, but do not enable, start or restart any service
+                   (--collector included).
   --destdir DIR    install under DIR instead of / (also: DESTDIR=DIR in the
                    environment), for packaging or testing. Needs no root; does
                    not create the user nor call systemctl.
@@ -50,6 +67,7 @@ EOF
 
 MIN_NODE=20.19
 UNIT=harbinger.service
+CUNIT=harbinger-collector.service
 
 die() {
   printf 'install.sh: error: %s\n' "$*" >&2
@@ -63,6 +81,7 @@ orig_args="$*"
 mode=install
 purge=0
 start=1
+collector=0
 node_arg=""
 destdir="${DESTDIR:-}"
 while [ $# -gt 0 ]; do
@@ -70,6 +89,7 @@ while [ $# -gt 0 ]; do
     --uninstall) mode=uninstall ;;
     --purge) mode=uninstall; purge=1 ;;
     --no-start) start=0 ;;
+    --collector) collector=1 ;;
     --destdir) [ $# -ge 2 ] || die "--destdir needs a directory"; destdir="$2"; shift ;;
     --destdir=*) destdir="${1#--destdir=}" ;;
     --node) [ $# -ge 2 ] || die "--node needs a path"; node_arg="$2"; shift ;;
@@ -93,6 +113,10 @@ DEFAULTS="$destdir/etc/default/harbinger"
 UNIT_DIR="$destdir/etc/systemd/system"
 LINK="$destdir/usr/local/bin/harbinger"
 STATE="$destdir/var/lib/harbinger"
+CDEFAULTS="$destdir/etc/default/harbinger-collector"
+CSTATE="$destdir/var/lib/harbinger-collector"
+# The collector unit's Environment=: its own state directory (StateDirectory=).
+CSTATE_ENV=HARBINGER_STATE_DIR=/var/lib/harbinger-collector
 
 if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then
   die "needs root: run \`sudo $0${orig_args:+ $orig_args}\` (or --destdir DIR to install into a directory)"
@@ -108,36 +132,40 @@ fi
 # --- uninstall ---------------------------------------------------------------
 if [ "$mode" = uninstall ]; then
   if [ "$use_systemd" = 1 ]; then
-    if systemctl cat "$UNIT" >/dev/null 2>&1; then
-      say "stopping and disabling $UNIT"
-      systemctl disable --now "$UNIT" || warn "could not stop/disable $UNIT"
-    fi
+    for u in "$CUNIT" "$UNIT"; do
+      if systemctl cat "$u" >/dev/null 2>&1; then
+        say "stopping and disabling $u"
+        systemctl disable --now "$u" || warn "could not stop/disable $u"
+      fi
+    done
   elif [ -z "$destdir" ]; then
-    say "systemd is not running here: nothing to stop (run \`systemctl disable --now $UNIT\` where it is)"
+    say "systemd is not running here: nothing to stop (run \`systemctl disable --now $UNIT $CUNIT\` where they are)"
   fi
-  rm -f "$UNIT_DIR/$UNIT"
+  rm -f "$UNIT_DIR/$UNIT" "$UNIT_DIR/$CUNIT"
   if [ -L "$LINK" ] && [ "$(readlink "$LINK")" = /usr/lib/harbinger/bin/harbinger ]; then rm -f "$LINK"; fi
   rm -rf "$LIB"
-  say "removed /usr/lib/harbinger, the unit and /usr/local/bin/harbinger"
+  say "removed /usr/lib/harbinger, the units ($UNIT, $CUNIT) and /usr/local/bin/harbinger"
   if [ "$purge" = 1 ]; then
-    rm -rf "$ETC" "$DEFAULTS" "$STATE" "$UNIT_DIR/$UNIT.d"
+    rm -rf "$ETC" "$DEFAULTS" "$STATE" "$UNIT_DIR/$UNIT.d" "$CDEFAULTS" "$CSTATE" "$UNIT_DIR/$CUNIT.d"
     say "purged /etc/harbinger, /etc/default/harbinger, /var/lib/harbinger and $UNIT.d drop-ins"
+    say "purged /etc/default/harbinger-collector, /var/lib/harbinger-collector and $CUNIT.d drop-ins"
     if [ -z "$destdir" ] && getent passwd harbinger >/dev/null; then
       say "kept user and group harbinger (remove them with \`userdel harbinger\`)"
     fi
   else
-    say "kept /etc/harbinger, /etc/default/harbinger and /var/lib/harbinger (--purge removes them)"
+    say "kept /etc/harbinger, /etc/default/harbinger{,-collector} and /var/lib/harbinger{,-collector} (--purge removes them)"
   fi
   if [ "$use_systemd" = 1 ]; then
     systemctl daemon-reload
-    systemctl reset-failed "$UNIT" 2>/dev/null || true
+    systemctl reset-failed "$UNIT" "$CUNIT" 2>/dev/null || true
   fi
   exit 0
 fi
 
 # --- install: preconditions --------------------------------------------------
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for f in package.json package-lock.json systemd/harbinger.service systemd/harbinger.default; do
+for f in package.json package-lock.json systemd/harbinger.service systemd/harbinger.default \
+  systemd/harbinger-collector.service systemd/harbinger-collector.default; do
   [ -f "$SRC/$f" ] || die "$SRC/$f is missing: run this script from a harbinger checkout"
 done
 [ -f "$SRC/dist/src/cli.js" ] || die "$SRC/dist/src/cli.js not found: run \`npm ci && npm run build\` in $SRC first"
@@ -265,69 +293,159 @@ else
 fi
 
 mkdir -p "$(dirname "$DEFAULTS")"
+# 0640: HARBINGER_* overrides may be credentials; systemd reads them as root.
 if [ -e "$DEFAULTS" ]; then
   say "kept existing /etc/default/harbinger"
 else
-  # 0640: HARBINGER_* overrides may be credentials; systemd reads it as root.
   install -m 0640 "$SRC/systemd/harbinger.default" "$DEFAULTS"
   say "created /etc/default/harbinger"
 fi
+if [ -e "$CDEFAULTS" ]; then
+  say "kept existing /etc/default/harbinger-collector"
+else
+  install -m 0640 "$SRC/systemd/harbinger-collector.default" "$CDEFAULTS"
+  say "created /etc/default/harbinger-collector"
+fi
 
+# The units are replaced on every install; a changed unit restarts its service
+# (when it runs), like a changed agent does.
 mkdir -p "$UNIT_DIR"
-unit_changed=0
-cmp -s "$SRC/systemd/harbinger.service" "$UNIT_DIR/$UNIT" || unit_changed=1
+agent_changed=$changed
+collector_changed=$changed
+cmp -s "$SRC/systemd/harbinger.service" "$UNIT_DIR/$UNIT" || agent_changed=1
+cmp -s "$SRC/systemd/harbinger-collector.service" "$UNIT_DIR/$CUNIT" || collector_changed=1
 install -m 0644 "$SRC/systemd/harbinger.service" "$UNIT_DIR/$UNIT"
-[ "$unit_changed" = 0 ] || changed=1
+install -m 0644 "$SRC/systemd/harbinger-collector.service" "$UNIT_DIR/$CUNIT"
 
 # --- check the configuration as the service will see it -----------------------
-# Same file, same /etc/default/harbinger variables and flags, and (on a real
-# install) as user harbinger, so that an unreadable file shows up now.
+# check_config DEFAULTS OPTS_VAR [NAME=VALUE...]: `harbinger check-config` with
+# the same file, environment and flags as the unit, and (on a real install) as
+# user harbinger, so that an unreadable file shows up now: a clean environment
+# plus NAME=VALUE (the unit's Environment=), then DEFAULTS (its EnvironmentFile=,
+# read by root like systemd does, and overriding those); node runs as
+# harbinger, from / like the service, with $OPTS_VAR split into words (not
+# globbed, as systemd does not).
+check_config() {
+  local defaults="$1" opts_var="$2"
+  shift 2
+  local as_user=()
+  if [ -z "$destdir" ] && command -v runuser >/dev/null 2>&1; then as_user=(runuser -u harbinger --); fi
+  # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
+  env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@" bash -c '
+    set -a; . "$1"; set +a; set -f; opts="${!2:-}"; shift 2; cd /
+    exec "$@" $opts' check "$defaults" "$opts_var" \
+    "${as_user[@]}" "$node_bin" "$LIB/dist/src/cli.js" check-config --config "$CONFIG"
+}
+
 config_ok=0
 if [ "$have_config" = 1 ]; then
-  as_user=()
-  if [ -z "$destdir" ] && command -v runuser >/dev/null 2>&1; then as_user=(runuser -u harbinger --); fi
-  # A clean environment plus /etc/default/harbinger (read by root, like
-  # systemd does); then node runs as harbinger, from / like the service.
-  # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
-  if env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" bash -c '
-    set -a; . "$1"; set +a; shift; cd /
-    exec "$@" $HARBINGER_OPTS' check "$DEFAULTS" \
-    "${as_user[@]}" "$node_bin" "$LIB/dist/src/cli.js" check-config --config "$CONFIG"; then
+  if check_config "$DEFAULTS" HARBINGER_OPTS; then
     config_ok=1
   else
     warn "/etc/harbinger/harbinger.yml (with /etc/default/harbinger) is invalid, see above: fix it, check it with \`harbinger check-config --config /etc/harbinger/harbinger.yml\`, then run \`systemctl restart $UNIT\`"
   fi
 fi
 
+# The collector: checked when it is asked for, or already running here (an
+# upgrade restarts it).
+collector_active=0
+if [ "$use_systemd" = 1 ] && systemctl is-active --quiet "$CUNIT"; then collector_active=1; fi
+collector_config_ok=0
+if [ "$have_config" = 1 ] && { [ "$collector" = 1 ] || [ "$collector_active" = 1 ]; }; then
+  if check_config "$CDEFAULTS" HARBINGER_COLLECTOR_OPTS "$CSTATE_ENV"; then
+    collector_config_ok=1
+  else
+    warn "/etc/harbinger/harbinger.yml (with /etc/default/harbinger-collector) is invalid for the collector, see above: fix it, then run \`systemctl restart $CUNIT\`"
+  fi
+fi
+
 # --- systemd -----------------------------------------------------------------
+# start_unit UNIT CHANGED CONFIG_OK: enable UNIT and start it, or restart it if
+# it was running and CHANGED is 1; with CONFIG_OK 0, only enable it.
+start_unit() {
+  local unit="$1" unit_changed="$2" ok="$3" was_active=0
+  if [ "$ok" = 0 ]; then
+    systemctl enable "$unit"
+    say "$unit enabled but not started: the configuration is missing or invalid"
+    return
+  fi
+  systemctl is-active --quiet "$unit" && was_active=1
+  systemctl enable --now "$unit"
+  if [ "$was_active" = 1 ] && [ "$unit_changed" = 1 ]; then
+    say "restarting $unit (harbinger or the unit changed)"
+    systemctl restart "$unit"
+  fi
+}
+# stays_up UNIT HINT: after start_unit, whether UNIT is still running.
+stays_up() {
+  if systemctl is-active --quiet "$1"; then
+    say "$1 is running: $2"
+  else
+    systemctl --no-pager --lines=20 status "$1" >&2 || true
+    printf 'install.sh: error: %s\n' "$1 did not stay up; see \`journalctl -u $1\`" >&2
+    return 1
+  fi
+}
+
+CHINT="on the central machine only, set mqtt.url in /etc/harbinger/harbinger.yml and run \`systemctl enable --now $CUNIT\` (or install.sh --collector); its state goes to /var/lib/harbinger-collector"
+failed=0
 if [ -n "$destdir" ]; then
   say "installed under $destdir: no user created and systemctl not called"
+  if [ "$collector" = 1 ]; then
+    say "--collector: on the target host run \`systemctl enable --now $CUNIT\`"
+  else
+    say "$CUNIT installed, not enabled: $CHINT"
+  fi
 elif [ "$use_systemd" = 0 ]; then
   say "systemd is not running here (no /run/systemd/system); on the target host run:"
   say "  systemctl daemon-reload && systemctl enable --now $UNIT"
+  if [ "$collector" = 1 ]; then
+    say "  systemctl enable --now $CUNIT"
+  else
+    say "$CUNIT installed, not enabled: $CHINT"
+  fi
 else
   systemctl daemon-reload
   if [ "$start" = 0 ]; then
     say "--no-start: run \`systemctl enable --now $UNIT\` when ready"
-  elif [ "$config_ok" = 0 ]; then
-    systemctl enable "$UNIT"
-    say "enabled but not started: the configuration is missing or invalid"
-  else
-    was_active=0
-    systemctl is-active --quiet "$UNIT" && was_active=1
-    systemctl enable --now "$UNIT"
-    if [ "$was_active" = 1 ] && [ "$changed" = 1 ]; then
-      say "restarting $UNIT (agent or unit changed)"
-      systemctl restart "$UNIT"
+    if [ "$collector" = 1 ]; then
+      say "--no-start: run \`systemctl enable --now $CUNIT\` when ready"
+    elif [ "$collector_active" = 1 ]; then
+      say "--no-start: $CUNIT still runs the previous version until \`systemctl restart $CUNIT\`"
     fi
-    sleep 2
-    if systemctl is-active --quiet "$UNIT"; then
-      say "$UNIT is running: curl -s http://localhost:10190/metrics | head"
+  else
+    start_unit "$UNIT" "$agent_changed" "$config_ok"
+    check_agent=$config_ok
+    check_collector=0
+    if [ "$collector" = 1 ]; then
+      start_unit "$CUNIT" "$collector_changed" "$collector_config_ok"
+      check_collector=$collector_config_ok
+    elif [ "$collector_active" = 1 ]; then
+      if [ "$collector_changed" = 0 ]; then
+        :
+      elif [ "$collector_config_ok" = 1 ]; then
+        say "restarting $CUNIT (harbinger or the unit changed)"
+        systemctl restart "$CUNIT"
+        check_collector=1
+      else
+        warn "$CUNIT not restarted: it still runs the previous version"
+      fi
+    elif systemctl is-enabled --quiet "$CUNIT" 2>/dev/null; then
+      say "$CUNIT is enabled but not running: see \`systemctl status $CUNIT\`"
     else
-      systemctl --no-pager --lines=20 status "$UNIT" >&2 || true
-      die "$UNIT did not stay up; see \`journalctl -u $UNIT\`"
+      say "$CUNIT installed, not enabled: $CHINT"
+    fi
+    if [ "$check_agent" = 1 ] || [ "$check_collector" = 1 ]; then sleep 2; fi
+    if [ "$check_agent" = 1 ]; then
+      stays_up "$UNIT" "curl -s http://localhost:10190/metrics | head" || failed=1
+    fi
+    if [ "$check_collector" = 1 ]; then
+      stays_up "$CUNIT" "curl -s http://localhost:10191/api/fleet | head -c 300" || failed=1
     fi
   fi
 fi
 
-[ "$config_ok" = 1 ] || [ "$have_config" = 0 ] || exit 1
+[ "$failed" = 0 ] || exit 1
+[ "$have_config" = 0 ] || [ "$config_ok" = 1 ] || exit 1
+# A collector that was asked for, or runs here, with a config it would refuse.
+if [ "$have_config" = 1 ] && [ "$collector_config_ok" = 0 ] && { [ "$collector" = 1 ] || [ "$collector_active" = 1 ]; }; then exit 1; fi

@@ -11,10 +11,23 @@ declare -A NEEDED=(
   [systemd-analyze]=systemd
   [openssl]=openssl
   [smartctl]=smartmontools
+  [mosquitto]=mosquitto
+  [mosquitto_passwd]=mosquitto
+  [haproxy]=haproxy
+  [mariadbd]=mariadb-server
+  [mariadb-install-db]=mariadb-server
 )
+# mosquitto and haproxy are in /usr/sbin, which a non-root PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
 missing=()
 for program in "${!NEEDED[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${NEEDED[$program]}")
+done
+# PostgreSQL's programs live in /usr/lib/postgresql/<version>/bin, off PATH (/usr/bin/pgbench is
+# only a wrapper). On Debian 12 the postgresql package (postgresql-15) brings the server, initdb,
+# pg_basebackup, pgbench and the pg_stat_statements extension (there is no separate contrib).
+for program in postgres initdb pg_basebackup pgbench; do
+  compgen -G "/usr/lib/postgresql/*/bin/$program" >/dev/null || missing+=(postgresql)
 done
 if ((${#missing[@]})); then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

@@ -34,12 +34,14 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
   await Promise.all(
     collectors.map(async (definition) => {
       const settings = runtime.config.collector[definition.name];
-      if (!settings?.enabled) return;
+      if (!settings?.enabled || definition.idle?.(settings.options)) return;
       const collector = definition.create({ settings, paths: runtime.config.path, logger: logger.child({ collector: definition.name }) });
       try {
         readings[definition.name] = await startCollection(collector, settings.timeoutMs).result;
       } catch (err) {
         collectorErrors[definition.name] = (err as Error).message;
+      } finally {
+        await collector.stop?.(); // an open database connection would keep the process alive
       }
     }),
   );

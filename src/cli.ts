@@ -73,6 +73,31 @@ async function main(): Promise<void> {
         },
       )
       .command(
+        'collector',
+        'run the central collector in the foreground: fleet state from MQTT, the maintenance schedule (JSON, CSV, iCalendar), the fleet page',
+        () => {},
+        async (argv) => {
+          const { loadFleetRuntime } = await import('./fleet/runtime.js');
+          const { config, runtime } = await loadFleetRuntime({
+            collectors: COLLECTORS,
+            configFile: argv.config as string | undefined,
+            flags: configFlags(argv),
+            env: process.env,
+          }).catch(reportConfigError);
+          const { runCollector } = await import('./fleet/run.js');
+          await runCollector(config, runtime);
+        },
+      )
+      .command(
+        'demo',
+        'a demo on any machine: an embedded MQTT broker, an agent replaying a disk that degrades, and a collector; Ctrl-C stops it',
+        (y) => y.option('interval', { type: 'number', default: 5, describe: 'seconds between replayed SMART rounds' }),
+        async (argv) => {
+          const { runDemo } = await import('./demo/run.js');
+          await runDemo({ intervalSeconds: Math.max(1, Math.round(argv.interval as number)) });
+        },
+      )
+      .command(
         'check-config',
         'validate the configuration (file, env, flags) and exit: 0 valid, 78 invalid',
         () => {},
@@ -137,7 +162,7 @@ async function main(): Promise<void> {
           )
           .demandCommand(1, 'name a smart command: inspect'),
       )
-      .demandCommand(1, 'name a command: run, check, check-config, evaluate or smart inspect')
+      .demandCommand(1, 'name a command: run, collector, demo, check, check-config, evaluate or smart inspect')
       .fail((message, err) => {
         if (err) throw err;
         // Unknown flags and bad flag syntax are configuration problems too: same exit code.

@@ -1,4 +1,7 @@
 import { Registry } from 'prom-client';
+import { Balancer } from './balance/balancer.js';
+import { registerBalanceMetrics } from './balance/metrics.js';
+import type { BalanceStatus } from './balance/service.js';
 import type { CollectorDefinition } from './collectors/types.js';
 import { ConfigError } from './config/problems.js';
 import { HttpService } from './http.js';
@@ -10,6 +13,9 @@ import { registerPredictionMetrics } from './predict/metrics.js';
 import { PredictionService, type PredictionsReading } from './predict/service.js';
 import { createRegistry, type ReloadStatus } from './metrics/registry.js';
 import type { RuntimeConfig } from './runtime-config.js';
+import { registerMqttMetrics } from './mqtt/metrics.js';
+import { MqttService } from './mqtt/service.js';
+import type { MqttSettings } from './mqtt/settings.js';
 import { Scheduler } from './scheduler.js';
 import { PREDICTIONS, State } from './state.js';
 
@@ -28,10 +34,14 @@ export class Daemon {
   readonly registry: Registry;
   private readonly exposition: Exposition;
   private history: HistoryStore | undefined;
+  /** The state directory in use: a reload's new one takes effect at the next restart. */
+  private stateDir: string;
   private predictions: PredictionService | undefined;
   private runtime: RuntimeConfig;
   private scheduler: Scheduler | undefined;
   private http: HttpService | undefined;
+  private mqtt: MqttService | undefined;
+  private readonly balancer: Balancer;
   private readonly reloadStatus: ReloadStatus;
   private readonly startedAtMs: number;
   private readonly now: () => number;
@@ -41,11 +51,15 @@ export class Daemon {
     private readonly deps: DaemonDeps,
   ) {
     this.runtime = initial;
+    this.stateDir = initial.config.stateDir;
     this.now = deps.now ?? Date.now;
     this.startedAtMs = this.now();
     this.reloadStatus = { successful: true, lastSuccessMs: this.startedAtMs };
     const reload = this.reloadStatus;
     this.registry = createRegistry(deps.version, this.state, () => reload);
+    registerMqttMetrics(this.registry, () => this.mqtt?.status());
+    this.balancer = new Balancer(initial.config.balance, deps.logger.child({ component: 'balance' }), (status, previous) => this.announceBalance(status, previous), this.now);
+    registerBalanceMetrics(this.registry, () => this.balancer.status());
     this.exposition = new Exposition(this.registry);
     for (const definition of deps.collectors) {
       const registry = new Registry();
@@ -63,10 +77,16 @@ export class Daemon {
     return this.http?.port;
   }
 
+  get agentCheckPort(): number | undefined {
+    return this.balancer.agentCheckPort;
+  }
+
   async start(): Promise<void> {
     this.openHistory();
+    this.startMqtt(this.runtime.config.mqtt);
     this.startScheduler();
     await this.startHttp();
+    await this.balancer.start();
     this.deps.logger.info({ version: this.deps.version, config: this.runtime.config.file ?? '(defaults)' }, 'harbinger started');
   }
 
@@ -74,7 +94,9 @@ export class Daemon {
   async stop(): Promise<void> {
     const steps: Array<[string, () => Promise<void> | undefined]> = [
       ['http', () => this.http?.stop()],
+      ['agent-check', () => this.balancer.stop()],
       ['scheduler', () => this.scheduler?.stop()],
+      ['mqtt', () => this.mqtt?.stop()],
       ['history', async () => this.history?.close()],
     ];
     for (const [name, step] of steps) {
@@ -86,6 +108,7 @@ export class Daemon {
     }
     this.http = undefined;
     this.scheduler = undefined;
+    this.mqtt = undefined;
     this.history = undefined;
   }
 
@@ -122,7 +145,18 @@ export class Daemon {
     this.runtime = next;
     logger.level = next.config.log.level;
     await this.scheduler?.stop();
+    if (JSON.stringify(previous.config.mqtt) !== JSON.stringify(next.config.mqtt)) {
+      await this.mqtt?.stop();
+      this.startMqtt(next.config.mqtt);
+    }
     this.startScheduler();
+    try {
+      await this.balancer.reconfigure(next.config.balance);
+    } catch (err) {
+      logger.error({ err }, 'cannot answer agent-check on the new address; it is off until the next successful reload');
+      this.reloadStatus.successful = false;
+      return false;
+    }
     try {
       await this.http?.update(httpSettings(next));
     } catch (err) {
@@ -144,12 +178,52 @@ export class Daemon {
       logger: this.deps.logger,
       ...(this.deps.now ? { now: this.deps.now } : {}),
       onReading: (collector, reading) => {
-        if (collector === 'smart' && this.predictions) {
-          this.state.setReading(PREDICTIONS, this.predictions.onSmartReading(reading as SmartReading), this.now());
-        }
+        this.onReading(collector, reading);
       },
     });
     this.scheduler.start();
+  }
+
+  /** After each reading: predictions (SMART), then MQTT, then the load-balancer decision. */
+  private onReading(collector: string, reading: unknown): void {
+    if (collector === 'smart' && this.predictions) {
+      const predictions = this.predictions.onSmartReading(reading as SmartReading);
+      this.state.setReading(PREDICTIONS, predictions, this.now());
+      try {
+        this.mqtt?.onPredictions(predictions);
+      } catch (err) {
+        // MQTT must never stop the collectors or the predictions in /metrics.
+        this.deps.logger.error({ err }, 'cannot hand predictions to MQTT');
+      }
+    }
+    this.balancer.onReading(this.state);
+  }
+
+  /** A changed load-balancer decision is also a host event for the schedulers. */
+  private announceBalance(status: BalanceStatus, previous: BalanceStatus): void {
+    this.mqtt?.publishHostEvent('balance_changed', [status.sinceMs, status.state, status.weight], {
+      state: status.state,
+      weight: status.weight,
+      previous_state: previous.state,
+      previous_weight: previous.weight,
+      reasons: status.reasons,
+      since: new Date(status.sinceMs).toISOString(),
+    });
+  }
+
+  /** MQTT is off without a broker URL; with one, the outbox opens now and the connection in the background. */
+  private startMqtt(settings: MqttSettings | undefined): void {
+    this.mqtt = undefined;
+    if (!settings) return;
+    const mqtt = new MqttService(settings, {
+      logger: this.deps.logger.child({ component: 'mqtt' }),
+      version: this.deps.version,
+      stateDir: this.stateDir,
+      startedAtMs: this.startedAtMs,
+      now: this.now,
+    });
+    mqtt.start();
+    this.mqtt = mqtt;
   }
 
   private async startHttp(): Promise<void> {
@@ -159,6 +233,8 @@ export class Daemon {
       logger: this.deps.logger.child({ component: 'http' }),
       version: this.deps.version,
       startedAtMs: this.startedAtMs,
+      mqttStatus: () => this.mqtt?.status(),
+      balance: () => this.balancer.status(),
     });
     await http.start();
     this.http = http;

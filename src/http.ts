@@ -2,7 +2,11 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { formatListenAddress, type ListenAddress } from './config/listen-address.js';
 import type { Logger } from './logger.js';
 import type { Exposition } from './metrics/exposition.js';
+import type { MqttStatus } from './mqtt/service.js';
+import type { BalanceStatus } from './balance/service.js';
 import type { PredictionsReading } from './predict/service.js';
+import type { DbReading } from './collectors/db/collector.js';
+import { databasesHealth } from './collectors/db/health.js';
 import { PREDICTIONS, type State } from './state.js';
 import { createWebServer, updateWebServer } from './web/server.js';
 import type { WebConfig } from './web/webconfig.js';
@@ -19,6 +23,10 @@ export interface HttpDeps {
   version: string;
   startedAtMs: number;
   now?: () => number;
+  /** MQTT delivery; undefined while MQTT is off. It does not make the host unhealthy. */
+  mqttStatus?: () => MqttStatus | undefined;
+  /** The load-balancer decision: /health answers 503 when it is drain or down. */
+  balance?: () => BalanceStatus;
 }
 
 /** /metrics, /health and /. Every response is built from state in memory; nothing collects here. */
@@ -115,7 +123,10 @@ export class HttpService {
           res.end();
         }
       } else if (path === '/health') {
-        this.send(req, res, 200, 'application/json', `${JSON.stringify(this.health())}\n`);
+        // A plain HTTP health check reads the code: 200 to keep sending work, 503 to stop.
+        const balance = this.deps.balance?.();
+        const code = balance && balance.state !== 'up' ? 503 : 200;
+        this.send(req, res, code, 'application/json', `${JSON.stringify(this.health())}\n`);
       } else if (path === '/') {
         this.send(req, res, 200, 'text/html; charset=utf-8', this.index());
       } else {
@@ -151,11 +162,25 @@ export class HttpService {
       };
     }
     const predictions = state.reading<PredictionsReading>(PREDICTIONS);
+    const mqtt = this.deps.mqttStatus?.();
+    const balance = this.deps.balance?.();
+    // A database that does not answer makes the host degraded: the load balancer should know.
+    const databases = databasesHealth(state.reading<DbReading>('db'));
+    if (databases.some((d) => d.up === false)) healthy = false;
     return {
       status: healthy ? 'ok' : 'degraded',
       version,
       started_at: new Date(startedAtMs).toISOString(),
       uptime_seconds: (now - startedAtMs) / 1000,
+      balance: balance
+        ? {
+            state: balance.state,
+            weight: balance.weight,
+            reasons: balance.reasons,
+            since: new Date(balance.sinceMs).toISOString(),
+            current: balance.current,
+          }
+        : null,
       collectors,
       disks: (predictions?.disks ?? []).map((d) => ({
         disk: d.disk,
@@ -167,6 +192,17 @@ export class HttpService {
         replace_by: d.replaceBy ?? null,
         evidence: d.evidence.slice(0, 3),
       })),
+      databases,
+      mqtt: mqtt
+        ? {
+            connected: mqtt.connected,
+            outbox_events: mqtt.outboxDepth,
+            outbox_durable: !mqtt.outboxVolatile,
+            events_published: mqtt.eventsPublished,
+            events_dropped: mqtt.eventsDropped,
+            last_publish: mqtt.lastPublishMs === undefined ? null : new Date(mqtt.lastPublishMs).toISOString(),
+          }
+        : null,
     };
   }
 

@@ -17,7 +17,22 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: {
-        paths: ['password', '*.password', '*.*.password', 'authorization', '*.authorization', 'headers.authorization'],
+        paths: [
+          'password',
+          '*.password',
+          '*.*.password',
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          // database targets: a DSN may carry the password (postgres://user:secret@host/db)
+          'dsn',
+          '*.dsn',
+          '*.*.dsn',
+          'connectionString',
+          '*.connectionString',
+          'uri',
+          '*.uri',
+        ],
         censor: '[redacted]',
       },
     },

@@ -25,7 +25,7 @@ export class Scheduler {
   start(): void {
     for (const definition of this.definitions) {
       const settings = this.config.collector[definition.name]!;
-      if (!settings.enabled) {
+      if (!settings.enabled || definition.idle?.(settings.options)) {
         this.deps.state.disable(definition.name);
         continue;
       }
@@ -73,6 +73,12 @@ class CollectorLoop {
     this.current?.abort(new Error('agent stopping'));
     // A collection that ignores its abort signal must not hold up shutdown.
     await Promise.race([this.inFlight, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    // Then what it holds between collections (database connections) is let go.
+    try {
+      await this.collector.stop?.();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'error while stopping the collector');
+    }
   }
 
   private tick(): void {

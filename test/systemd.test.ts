@@ -1,8 +1,8 @@
 import test from 'ava';
-import { execFile, type ExecFileException } from 'node:child_process';
-import { access, appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exists, installEnv, run, unitSettings, words } from './helpers/systemd.js';
 
 // Compiled to dist/test/; ava runs from the repository root.
 const REPO = process.cwd();
@@ -11,45 +11,6 @@ const DEFAULTS = join(REPO, 'systemd/harbinger.default');
 const INSTALL = join(REPO, 'scripts/install.sh');
 const EXAMPLE = join(REPO, 'examples/harbinger.yml');
 const MAX_EXPOSURE = 2.5;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  missing: boolean;
-}
-
-/** Runs a command to completion; never throws for a non-zero exit. `missing`: not installed. */
-function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd: REPO, env, maxBuffer: 16 << 20, timeout: 150_000 }, (err: ExecFileException | null, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), missing: err?.code === 'ENOENT' });
-    });
-  });
-}
-
-/** The [Service]/[Unit]/[Install] settings, each key with all its values in order. */
-async function unitSettings(): Promise<Map<string, string[]>> {
-  const settings = new Map<string, string[]>();
-  let section = '';
-  for (const raw of (await readFile(UNIT, 'utf8')).split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const header = /^\[(\w+)\]$/.exec(line);
-    if (header) {
-      section = header[1]!;
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (eq < 0) throw new Error(`not a setting: ${line}`);
-    const key = `${section}.${line.slice(0, eq)}`;
-    settings.set(key, [...(settings.get(key) ?? []), line.slice(eq + 1)]);
-  }
-  return settings;
-}
-
-const words = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean);
 
 test('systemd-analyze security rates the unit at most 2.5', async (t) => {
   const result = await run('systemd-analyze', ['security', '--offline=true', UNIT]);
@@ -83,7 +44,7 @@ test('systemd-analyze verify finds nothing wrong with the unit but the binary no
 });
 
 test('the unit runs the agent as harbinger with only the capabilities smartctl needs', async (t) => {
-  const s = await unitSettings();
+  const s = await unitSettings(UNIT);
   const one = (key: string) => {
     const values = s.get(key) ?? [];
     t.is(values.length, 1, `${key} should be set once`);
@@ -118,13 +79,6 @@ test('the unit runs the agent as harbinger with only the capabilities smartctl n
   t.is(one('Install.WantedBy'), 'multi-user.target');
 });
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 test('install.sh --help says how to install and uninstall', async (t) => {
   const result = await run('bash', [INSTALL, '--help']);
   t.is(result.code, 0, result.stderr);
@@ -138,9 +92,7 @@ test('install.sh installs into DESTDIR, again without harm, and uninstalls keepi
   const root = await mkdtemp(join(tmpdir(), 'harbinger-install-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   // As a sysadmin would run it: without npm's script variables or harbinger settings.
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|HARBINGER_)/i.test(k)) env[k] = v;
-  env.DESTDIR = root;
+  const env = installEnv(root);
 
   const lib = join(root, 'usr/lib/harbinger');
   const wrapper = join(lib, 'bin/harbinger');
@@ -215,7 +167,9 @@ test('install.sh refuses a checkout that was not built, saying what to run', asy
   // A copy of the scripts and packaging without dist/.
   const fake = await mkdtemp(join(tmpdir(), 'harbinger-unbuilt-'));
   t.teardown(() => rm(fake, { recursive: true, force: true }));
-  for (const f of ['package.json', 'package-lock.json', 'systemd/harbinger.service', 'systemd/harbinger.default', 'scripts/install.sh']) {
+  const files = ['package.json', 'package-lock.json', 'scripts/install.sh'];
+  for (const unit of ['harbinger', 'harbinger-collector']) files.push(`systemd/${unit}.service`, `systemd/${unit}.default`);
+  for (const f of files) {
     const text = await readFile(join(REPO, f));
     await mkdir(join(fake, f, '..'), { recursive: true });
     await writeFile(join(fake, f), text);

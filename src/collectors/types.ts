@@ -28,15 +28,39 @@ export interface Collector<R> {
    * line). `signal` aborts when the timeout passes; I/O should stop then.
    */
   collect(signal: AbortSignal): Promise<R>;
+  /**
+   * Releases what the collector holds between collections (a database connection). Called once
+   * when its loop stops (shutdown, reload); must not throw and should return within a second.
+   */
+  stop?(): Promise<void>;
 }
 
 /** JSON Schema of one option, with the default that applies when nothing sets it. */
 export interface OptionSchema {
   type: 'string' | 'number' | 'integer' | 'boolean' | 'array';
-  items?: { type: 'string'; pattern?: string };
+  /**
+   * List items: strings (comma-separated in env vars and flags), or objects (a list of database
+   * targets), which env vars and flags take as one JSON array.
+   */
+  items?: { type: 'string'; pattern?: string } | ObjectItemSchema;
   description: string;
   default: unknown;
   [keyword: string]: unknown;
+}
+
+/** A list item that is an object: its keys are JSON Schema too, defaults applied by the collector. */
+export interface ObjectItemSchema {
+  type: 'object';
+  properties: Readonly<Record<string, object>>;
+  required?: readonly string[];
+  additionalProperties: false;
+  [keyword: string]: unknown;
+}
+
+/** What a collector's own `check` may look at besides its options. */
+export interface CheckContext {
+  intervalMs: number;
+  timeoutMs: number;
 }
 
 /**
@@ -51,8 +75,16 @@ export interface CollectorDefinition<R = unknown> {
   /** Read once at start (and retried on failure) instead of on every interval. */
   once?: boolean;
   options?: Readonly<Record<string, OptionSchema>>;
-  /** Checks the schema cannot express (a regular expression compiles…): one message per bad key. */
-  check?(options: Readonly<Record<string, unknown>>): Array<{ key: string; message: string }>;
+  /**
+   * Checks the schema cannot express (a regular expression compiles…): one message per bad key,
+   * the key relative to the collector (`include[0]`, `targets[1].password_file`).
+   */
+  check?(options: Readonly<Record<string, unknown>>, context: CheckContext): Array<{ key: string; message: string }>;
+  /**
+   * True when the settings give an enabled collector nothing to do (db without targets): it is
+   * then not scheduled, like a disabled one, and shows no status series.
+   */
+  idle?(options: Readonly<Record<string, unknown>>): boolean;
   /** Extra flag spellings: option key → flag (`replay` → `smart.replay`). */
   flagAliases?: Readonly<Record<string, string>>;
   create(context: CollectorContext): Collector<R>;

@@ -7,6 +7,9 @@ import { ConfigError, type ConfigProblem } from './problems.js';
 import { buildSchema, envName, flagName, leaves, type Leaf } from './schema.js';
 import { compileSchema, schemaProblems, type Origin } from './schema-problems.js';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
+import { toMqttSettings, type MqttSettings } from '../mqtt/settings.js';
+import { toBalanceSettings, type BalanceSettings } from '../balance/settings.js';
+import { toFleetSettings, type FleetSettings } from '../fleet/settings.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/harbinger/harbinger.yml';
 
@@ -17,6 +20,11 @@ export interface Config {
   log: { level: LogLevel };
   path: { procfs: string; sysfs: string };
   stateDir: string;
+  /** Undefined when no broker URL is configured: MQTT is off. */
+  mqtt: MqttSettings | undefined;
+  balance: BalanceSettings;
+  /** The central collector (`harbinger collector`); the agent does not use it. */
+  fleet: FleetSettings;
   collector: Readonly<Record<string, CollectorSettings>>;
 }
 
@@ -29,8 +37,12 @@ export interface LoadInput {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Env vars that are not config keys but are still ours. */
-const RESERVED_ENV = new Set(['HARBINGER_CONFIG', 'HARBINGER_OPTS']);
+/**
+ * Env vars that are not config keys but are still ours: the extra flags of the agent's and the
+ * collector's systemd units (from /etc/default/harbinger{,-collector}, which systemd also puts in
+ * the process environment), and bin/harbinger's choice of node.
+ */
+const RESERVED_ENV = new Set(['HARBINGER_CONFIG', 'HARBINGER_OPTS', 'HARBINGER_COLLECTOR_OPTS', 'HARBINGER_NODE']);
 
 /**
  * Loads defaults < file < env < flags, validates everything at once and returns a frozen Config.
@@ -71,13 +83,15 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
       problems.push({ key: '', source: `env ${name}`, message: 'is not a harbinger setting (unset it, or check its spelling)' });
       continue;
     }
-    setIn(merged, leaf.path, coerce(raw, leaf));
+    const bad = (message: string) => problems.push({ key: leaf.path.join('.'), source: `env ${name}`, message });
+    setIn(merged, leaf.path, coerce(raw, leaf, bad));
     origins.set(leaf.path.join('.'), { source: `env ${name}` });
   }
   for (const leaf of keys) {
     const value = input.flags?.[flagName(leaf.path)];
     if (value === undefined) continue;
-    setIn(merged, leaf.path, typeof value === 'string' ? coerce(value, leaf) : value);
+    const bad = (message: string) => problems.push({ key: leaf.path.join('.'), source: `flag --${flagName(leaf.path)}`, message });
+    setIn(merged, leaf.path, typeof value === 'string' ? coerce(value, leaf, bad) : value);
     origins.set(leaf.path.join('.'), { source: `flag --${flagName(leaf.path)}` });
   }
 
@@ -87,6 +101,10 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
       if (origin) return origin;
     }
     if (source && hasIn(source.value, path)) return { source: source.file, ...source.locate(path) };
+    // A key missing from a list item (a database target without `driver:`): point at the item.
+    for (let n = path.length - 1; source && n > 0; n--) {
+      if (/^[0-9]+$/.test(path[n - 1]!) && hasIn(source.value, path.slice(0, n))) return { source: source.file, ...source.locate(path.slice(0, n)) };
+    }
     return { source: source ? source.file : 'default' };
   };
 
@@ -95,6 +113,8 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config = toConfig(merged, file === undefined ? undefined : file, input.collectors, originOf, problems);
+  const mqtt = await toMqttSettings(merged.mqtt as Record<string, unknown>, originOf, problems);
+  if (mqtt) config.mqtt = mqtt;
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -115,7 +135,7 @@ function toConfig(
     const { enabled, interval, timeout, ...options } = raw.collector[definition.name];
     const intervalMs = parseDuration(interval);
     const timeoutMs = parseDuration(timeout);
-    const at = (key: string) => originOf(['collector', definition.name, ...key.split('.')]);
+    const at = (key: string) => originOf(['collector', definition.name, ...keyPath(key)]);
     if (intervalMs < 1000) {
       problems.push({ key: `collector.${definition.name}.interval`, message: `must be at least 1s, got "${interval}"`, ...at('interval') });
     }
@@ -129,7 +149,7 @@ function toConfig(
         ...at('timeout'),
       });
     }
-    for (const problem of definition.check?.(options) ?? []) {
+    for (const problem of definition.check?.(options, { intervalMs, timeoutMs }) ?? []) {
       problems.push({ key: `collector.${definition.name}.${problem.key}`, message: problem.message, ...at(problem.key) });
     }
     collector[definition.name] = { enabled, intervalMs, timeoutMs, options };
@@ -143,12 +163,20 @@ function toConfig(
     log: { level: raw.log.level },
     path: { procfs: raw.path.procfs, sysfs: raw.path.sysfs },
     stateDir: raw.state_dir,
+    mqtt: undefined,
+    balance: toBalanceSettings(raw.balance, originOf, problems),
+    fleet: toFleetSettings(raw.fleet, raw.state_dir, originOf, problems),
     collector,
   };
 }
 
+/** `targets[1].driver` → ['targets', '1', 'driver'] */
+function keyPath(key: string): string[] {
+  return key.split(/\.|\[([0-9]+)\]\.?/).filter((part) => part !== undefined && part !== '');
+}
+
 /** Env vars and string flags arrive as text; turn them into the type the schema wants. */
-function coerce(text: string, leaf: Leaf): unknown {
+function coerce(text: string, leaf: Leaf, bad: (message: string) => void): unknown {
   switch (leaf.type) {
     case 'boolean':
       if (/^(true|1|yes|on)$/i.test(text)) return true;
@@ -159,6 +187,13 @@ function coerce(text: string, leaf: Leaf): unknown {
       return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
     case 'array':
       return text === '' ? [] : text.split(',').map((s) => s.trim());
+    case 'json':
+      try {
+        return text.trim() === '' ? [] : JSON.parse(text);
+      } catch (err) {
+        bad(`is not valid JSON (a list of objects here is written as a JSON array): ${(err as Error).message}`);
+        return [];
+      }
     default:
       return text;
   }

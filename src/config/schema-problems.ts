@@ -69,7 +69,7 @@ export function schemaProblems(
       default:
         message = error.message ?? `fails ${error.keyword}`;
     }
-    const key = keyPath.join('.');
+    const key = formatKey(keyPath);
     const dedup = `${key}\0${message}`;
     if (seen.has(dedup)) continue;
     seen.add(dedup);
@@ -82,6 +82,11 @@ export function schemaProblems(
   return problems.sort((a, b) =>
     (a.source ?? '').localeCompare(b.source ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
   );
+}
+
+/** ['collector', 'db', 'targets', '1', 'driver'] → `collector.db.targets[1].driver` */
+export function formatKey(path: readonly string[]): string {
+  return path.reduce((key, part) => (/^[0-9]+$/.test(part) ? `${key}[${part}]` : key ? `${key}.${part}` : part), '');
 }
 
 function pointerToPath(pointer: string): string[] {

@@ -2,6 +2,9 @@ import type { CollectorDefinition } from '../collectors/types.js';
 import { LOG_LEVELS } from '../logger.js';
 import { DURATION_PATTERN } from './duration.js';
 import { LISTEN_ADDRESS_PATTERN } from './listen-address.js';
+import { MQTT_SCHEMA } from '../mqtt/settings.js';
+import { BALANCE_SCHEMA } from '../balance/settings.js';
+import { FLEET_SCHEMA } from '../fleet/settings.js';
 
 const duration = (description: string, def: string) => ({
   type: 'string',
@@ -74,6 +77,9 @@ export function buildSchema(collectors: readonly CollectorDefinition[]): object 
         $comment: 'where disk history is kept (systemd StateDirectory=); unwritable: history is kept in memory only',
         default: '/var/lib/harbinger',
       },
+      mqtt: MQTT_SCHEMA,
+      balance: BALANCE_SCHEMA,
+      fleet: FLEET_SCHEMA,
       collector: { type: 'object', additionalProperties: false, properties: collectorProperties },
     },
   };
@@ -88,14 +94,22 @@ export interface Leaf {
 
 /** Every settable key in schema order: the basis for flags, env vars and the reference doc. */
 export function leaves(schema: object, prefix: string[] = []): Leaf[] {
-  const node = schema as { type?: string; properties?: Record<string, object>; default?: unknown; $comment?: string; description?: string };
+  const node = schema as {
+    type?: string;
+    properties?: Record<string, object>;
+    items?: { type?: string };
+    default?: unknown;
+    $comment?: string;
+    description?: string;
+  };
   if (node.type === 'object' && node.properties) {
     return Object.entries(node.properties).flatMap(([key, child]) => leaves(child, [...prefix, key]));
   }
   return [
     {
       path: prefix,
-      type: node.type ?? 'string',
+      // A list of objects (database targets) is one key; its flag and env var take a JSON array.
+      type: node.type === 'array' && node.items?.type === 'object' ? 'json' : (node.type ?? 'string'),
       default: node.default,
       help: node.$comment ?? node.description ?? '',
     },

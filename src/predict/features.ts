@@ -10,7 +10,7 @@
  * is unknown (absent).
  *
  * A different drive behind the same id (a swap in a RAID slot, a disk id without WWN or serial)
- * restarts the history: between two consecutive readings, a changed serial, a changed protocol,
+ * restarts the history: between two consecutive readings, a changed serial or model, a changed protocol,
  * power-on hours going back by more than max(48 h, 10%), or a counter that only ever grows
  * (reallocated sectors, reallocation events, reported uncorrectable, the ATA error count, NVMe media
  * errors and error-log entries, SCSI grown defects) falling from ≥ 8 to less than half (800 → 0), or
@@ -101,6 +101,7 @@ const fellSharply = (a: number | undefined, b: number | undefined): boolean => a
 /** True when `cur` cannot be the same drive as `prev` (see the module comment). */
 export function isNewDrive(prev: DiskSample, cur: DiskSample): boolean {
   if (prev.serial !== undefined && cur.serial !== undefined && prev.serial !== cur.serial) return true;
+  if (prev.model !== undefined && cur.model !== undefined && prev.model !== cur.model) return true;
   if (prev.protocol !== cur.protocol) return true;
   if (prev.powerOnHours !== undefined && cur.powerOnHours !== undefined) {
     const back = prev.powerOnHours - cur.powerOnHours;
@@ -182,13 +183,38 @@ export function extractFeatures(history: readonly DiskSample[]): Features {
   return features;
 }
 
+/** Vendor words in front of a model number. */
+const VENDOR_WORDS: ReadonlySet<string> = new Set(['HGST', 'HITACHI', 'WDC', 'WD', 'WESTERN', 'DIGITAL', 'TOSHIBA', 'SAMSUNG', 'SEAGATE', 'ATA']);
+
+/**
+ * The key a drive model is looked up by in the model file's failure-rate table: upper case, without
+ * the vendor word some tools put in front (`HGST`, `Hitachi`, `WDC`, …) and without the suffix after
+ * the model number (smartctl's `WDC WD30EFRX-68EUZN0` and Backblaze's `WDC WD30EFRX` are both
+ * `WD30EFRX`; `ST500LM012 HN-M500MBB` is `ST500LM012`). Hitachi drives sold as HGST keep one key.
+ */
+export function modelKey(model: string | undefined): string | undefined {
+  if (model === undefined) return undefined;
+  const words = model.trim().toUpperCase().split(/[\s_]+/).filter((w) => w !== '');
+  while (words.length > 1 && VENDOR_WORDS.has(words[0]!)) words.shift();
+  const key = words[0]?.replace(/-.*$/, '');
+  return key === undefined || key === '' ? undefined : key;
+}
+
+/** Values the model file gives for features a reading does not carry (e.g. power-on hours). */
+export type FeatureDefaults = Readonly<Record<string, number>>;
+
 /**
  * A named numeric feature, as the model file lists them: `<signal>` (current value),
- * `<signal>_growth_7d`, `<signal>_growth_30d` (increase only: 0 if unknown or falling) and
- * `<signal>_peak_30d`. An absent counter (not reported by this drive) reads as 0.
+ * `<signal>_growth_7d`, `<signal>_growth_30d` (increase only: 0 if unknown or falling),
+ * `<signal>_peak_30d`, and `power_on_hours`. An absent counter (not reported by this drive) reads
+ * as 0; absent power-on hours read as `defaults.power_on_hours` (the training drives' median).
  * Compiled once into an accessor, since the model reads its features after every reading.
  */
-export function compileFeature(name: string): (features: Features) => number {
+export function compileFeature(name: string, defaults: FeatureDefaults = {}): (features: Features) => number {
+  if (name === 'power_on_hours') {
+    const fallback = defaults.power_on_hours ?? 0;
+    return (f) => finite(f.current.powerOnHours) ?? fallback;
+  }
   const match = /^([a-z0-9_]+?)(?:_(growth_7d|growth_30d|peak_30d))?$/.exec(name);
   const signal = match?.[1];
   if (signal === undefined || !Object.hasOwn(COUNTERS, signal)) throw new Error(`unknown feature ${JSON.stringify(name)}`);
@@ -203,4 +229,10 @@ export function compileFeature(name: string): (features: Features) => number {
     default:
       return (f) => f.counters[key]?.value ?? 0;
   }
+}
+
+/** The counter a feature is computed from (`pending_sectors_growth_7d` → `pending_sectors`), if any. */
+export function signalOf(name: string): Signal | undefined {
+  const signal = name.replace(/_(growth_7d|growth_30d|peak_30d)$/, '');
+  return Object.hasOwn(COUNTERS, signal) ? (signal as Signal) : undefined;
 }

@@ -1,6 +1,7 @@
 /**
- * The learned part of the predictor: a small gradient-boosted tree ensemble over a few ATA counter
- * features (current values, 7/30-day growth, 30-day peak), exported as JSON by
+ * The learned part of the predictor: a small gradient-boosted tree ensemble over a few ATA inputs
+ * (counter values, their 7/30-day growth, the 30-day peak of pending sectors, power-on hours and
+ * the failure rate of the drive's model in Backblaze's data), exported as JSON by
  * scripts/train-model.mjs from Backblaze's public data (training split only) and evaluated here
  * with plain arithmetic: no ML runtime. Its output is the log-odds that the disk fails within the
  * horizon (30 days); the operating points (where `watch`, `degraded` and `failing` start) are
@@ -8,8 +9,13 @@
  *
  * Trees are stored flat: node i is a leaf when feature[i] < 0 (value[i] is added to the log-odds);
  * otherwise the walk goes to left[i] when x[feature[i]] < threshold[i], else to right[i].
+ *
+ * `model_failure_rate` is looked up by the drive's model (features.ts modelKey) in the file's
+ * table: the share of that model's training drives that failed, smoothed towards the share over
+ * all drives, which is also what a model not in the table (any model Backblaze did not run in
+ * 2013–2016, or a reading without a model name) gets.
  */
-import { compileFeature, type Features, type Signal } from './features.js';
+import { compileFeature, modelKey, signalOf, type FeatureDefaults, type Features } from './features.js';
 import weights from './model-weights.json' with { type: 'json' };
 
 export interface TreeArrays {
@@ -29,22 +35,40 @@ export interface OperatingPoint {
   failing: number;
 }
 
+/** Failure rates by drive model (modelKey), for the `model_failure_rate` feature. */
+export interface ModelFailureRates {
+  /** For a model not in the table. */
+  unknown: number;
+  rates: Record<string, number>;
+}
+
 export interface ModelFile {
-  format: 'harbinger-gbdt-1';
+  /** 1: counter features only; 2: also featureDefaults and modelFailureRates. */
+  format: 'harbinger-gbdt-1' | 'harbinger-gbdt-2';
   features: string[];
+  /** Values for features a reading does not carry (power_on_hours). */
+  featureDefaults?: Record<string, number>;
+  modelFailureRates?: ModelFailureRates;
   base: number;
   trees: TreeArrays[];
   operatingPoint: OperatingPoint;
   training: Record<string, unknown>;
 }
 
+/** What a feature is evidence about: a counter's name, `model_failure_rate`, or nothing (power-on hours). */
+export type FeatureGroup = string | undefined;
+
 export interface Model {
   readonly features: readonly string[];
   readonly operatingPoint: OperatingPoint;
-  /** The signal (counter) each feature is computed from, by feature index. */
-  readonly signals: readonly Signal[];
+  /** The evidence group of each feature, by feature index. */
+  readonly groups: readonly FeatureGroup[];
+  /** Each feature's neutral value (a clean counter: 0; an unknown model: the overall rate). */
+  readonly neutral: readonly number[];
   vector(features: Features): number[];
   logOdds(x: readonly number[]): number;
+  /** The `model_failure_rate` of a model name (the unknown rate when not in the table). */
+  failureRateOf(model: string | undefined): number;
 }
 
 function validTree(tree: TreeArrays, dims: number): boolean {
@@ -59,20 +83,43 @@ function validTree(tree: TreeArrays, dims: number): boolean {
 }
 
 export function loadModel(file: ModelFile): Model {
-  if (file.format !== 'harbinger-gbdt-1') throw new Error(`model: unknown format ${JSON.stringify(file.format)}`);
-  const accessors = file.features.map(compileFeature);
+  if (file.format !== 'harbinger-gbdt-1' && file.format !== 'harbinger-gbdt-2') throw new Error(`model: unknown format ${JSON.stringify(file.format)}`);
+  const defaults: FeatureDefaults = file.featureDefaults ?? {};
+  const table = file.modelFailureRates;
+  // By model name as read (a host has a few models; `evaluate` a hundred): the key is computed once.
+  const byName = new Map<string, number>();
+  const failureRateOf = (model: string | undefined): number => {
+    if (table === undefined) return 0;
+    if (model === undefined) return table.unknown;
+    let rate = byName.get(model);
+    if (rate === undefined) {
+      const key = modelKey(model);
+      rate = (key !== undefined && Object.hasOwn(table.rates, key) ? table.rates[key] : undefined) ?? table.unknown;
+      if (byName.size >= 4096) byName.clear();
+      byName.set(model, rate);
+    }
+    return rate;
+  };
+  const accessors = file.features.map((name) => {
+    if (name !== 'model_failure_rate') return compileFeature(name, defaults);
+    if (table === undefined) throw new Error('model: model_failure_rate needs modelFailureRates');
+    return (f: Features) => failureRateOf(f.current.model);
+  });
   const dims = accessors.length;
   file.trees.forEach((tree, i) => {
     if (!validTree(tree, dims)) throw new Error(`model: tree ${i} is malformed`);
   });
   const { watch, degraded, failing } = file.operatingPoint;
   if (!(0 < watch && watch <= degraded && degraded <= failing && failing < 1)) throw new Error('model: operating points must rise: 0 < watch ≤ degraded ≤ failing < 1');
-  const signals = file.features.map((name) => name.replace(/_(growth_7d|growth_30d|peak_30d)$/, '') as Signal);
+  const groups = file.features.map((name): FeatureGroup => (name === 'model_failure_rate' ? name : signalOf(name)));
+  const neutral = file.features.map((name) => (name === 'model_failure_rate' ? (table?.unknown ?? 0) : 0));
   const trees = file.trees;
   return {
     features: file.features,
     operatingPoint: file.operatingPoint,
-    signals,
+    groups,
+    neutral,
+    failureRateOf,
     vector: (features) => accessors.map((read) => read(features)),
     logOdds(x) {
       let sum = file.base;
@@ -93,18 +140,17 @@ export function loadModel(file: ModelFile): Model {
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /**
- * How much each signal moves the log-odds: the model with that signal's features set to 0 (as if
- * the counter had stayed clean) against the model as it is. Only signals with a non-zero feature.
+ * How much each evidence group moves the log-odds: the model with that group's features at their
+ * neutral values (as if the counter had stayed clean, as if the model were unknown) against the
+ * model as it is. Only groups whose features are not all neutral; power-on hours are not evidence.
  */
-export function contributions(model: Model, x: readonly number[]): Map<Signal, number> {
+export function contributions(model: Model, x: readonly number[]): Map<string, number> {
   const full = model.logOdds(x);
-  const out = new Map<Signal, number>();
-  const seen = new Set<Signal>();
-  model.signals.forEach((signal, i) => {
-    if (x[i] === 0 || seen.has(signal)) return;
-    seen.add(signal);
-    const without = x.map((v, j) => (model.signals[j] === signal ? 0 : v));
-    out.set(signal, full - model.logOdds(without));
+  const out = new Map<string, number>();
+  model.groups.forEach((group, i) => {
+    if (group === undefined || x[i] === model.neutral[i] || out.has(group)) return;
+    const without = x.map((v, j) => (model.groups[j] === group ? model.neutral[j]! : v));
+    out.set(group, full - model.logOdds(without));
   });
   return out;
 }

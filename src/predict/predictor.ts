@@ -15,7 +15,7 @@
  * HORIZON_DAYS × degraded-cut / probability days (30 at the cut, 7 at the latest near failing);
  * absent for ok and watch.
  */
-import { extractFeatures, DAY_MS, type Features } from './features.js';
+import { extractFeatures, DAY_MS, type Features, type Signal } from './features.js';
 import { contributions, MODEL, sigmoid, type Model } from './model.js';
 import { applyRules, type Finding } from './rules.js';
 import type { DiskSample, Evidence, Prediction, RiskLevel } from './types.js';
@@ -38,11 +38,24 @@ function replaceByDays(level: RiskLevel, probability: number, model: Model): num
 
 /**
  * The model's view as evidence: each signal's contribution (log-odds) goes on the rule's evidence
- * for that signal, or becomes evidence of its own where no rule spoke.
+ * for that signal, or becomes evidence of its own where no rule spoke. The drive model's failure
+ * rate is evidence when the disk is not `ok` (for an `ok` disk it only says what its model is).
  */
-function addModelEvidence(model: Model, features: Features, x: readonly number[], evidence: Evidence[]): void {
-  for (const [signal, weight] of contributions(model, x)) {
+function addModelEvidence(model: Model, features: Features, x: readonly number[], evidence: Evidence[], level: RiskLevel): void {
+  for (const [group, weight] of contributions(model, x)) {
     const rounded = Math.round(weight * 1000) / 1000;
+    if (group === 'model_failure_rate') {
+      if (level === 'ok' || rounded === 0) continue;
+      const rate = model.failureRateOf(features.current.model);
+      evidence.push({
+        signal: group,
+        value: rate,
+        weight: rounded,
+        note: `${features.current.model ?? 'this model'}: ${(rate * 100).toFixed(1)}% of these drives failed in Backblaze's data (training drives, 2013-2016); this ${rounded >= 0 ? 'raises' : 'lowers'} the predicted failure probability.`,
+      });
+      continue;
+    }
+    const signal = group as Signal;
     const fromRule = evidence.find((e) => e.signal === signal || e.signal.startsWith(`${signal}_`));
     if (fromRule) {
       fromRule.weight = rounded;
@@ -83,7 +96,7 @@ export function predict(history: readonly DiskSample[], nowMs: number, model: Mo
   let level: RiskLevel = probability >= cuts.failing ? 'failing' : probability >= cuts.degraded ? 'degraded' : 'ok';
   if (level === 'ok' && (probability >= cuts.watch || floorLevel === 'watch')) level = 'watch';
   const evidence = findings.map((f) => ({ ...f.evidence }));
-  if (x !== undefined) addModelEvidence(model, features, x, evidence);
+  if (x !== undefined) addModelEvidence(model, features, x, evidence, level);
   // Strongest first: the alarms' own findings (failing, degraded), then by the model's weight,
   // then the watch findings.
   const strength = (e: Evidence): number => {

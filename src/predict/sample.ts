@@ -49,5 +49,6 @@ export function sampleFromReading(reading: DiskReading, atMs: number): DiskSampl
     set('scsiUncorrectedErrors', sumPresent([scsi.read, scsi.write, scsi.verify].map((log) => log?.totalUncorrectedErrors)));
   }
   set('serial', reading.identity.serial);
+  set('model', reading.identity.model);
   return sample;
 }

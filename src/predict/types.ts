@@ -41,6 +41,11 @@ export interface DiskSample {
   scsiUncorrectedErrors?: number;
   /** Identity, to notice a different drive behind the same id (serial change = swap). */
   serial?: string;
+  /**
+   * The drive's model as it reports it (smartctl `model_name`, Backblaze's `model` column): the
+   * model's failure rate in Backblaze's data is one of the model's inputs (model.ts).
+   */
+  model?: string;
 }
 
 export interface Evidence {

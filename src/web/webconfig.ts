@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureVersion } from 'node:tls';
 import { ConfigError, type ConfigProblem } from '../config/problems.js';
-import { closest, compileSchema, schemaProblems } from '../config/schema-problems.js';
+import { closest, compileSchema, formatKey, schemaProblems } from '../config/schema-problems.js';
 import { readYamlSource } from '../config/yaml-source.js';
 
 export const CLIENT_AUTH_TYPES = [
@@ -121,7 +121,7 @@ export async function loadWebConfig(file: string): Promise<WebConfig> {
   const validate = compileSchema(SCHEMA);
   const schema = validate(root) ? [] : schemaProblems(validate.errors, origin);
   const problems: ConfigProblem[] = [];
-  const add: Add = (path, message) => problems.push({ key: path.join('.'), message, ...origin(path) });
+  const add: Add = (path, message) => problems.push({ key: formatKey(path.map(String)), message, ...origin(path) });
 
   const users = new Map<string, string>();
   for (const [user, hash] of Object.entries(record(raw['basic_auth_users']))) {

@@ -109,7 +109,7 @@ test('semantic checks: timeout longer than interval, too short interval, bad por
   );
   // Schema problems come first; the unit name is a schema problem, so fix it to reach the rest.
   const first = await problems(load({ configFile: file }));
-  t.true(first.some((p) => p.includes('collector.pressure.units.0: must match')), first.join('\n'));
+  t.true(first.some((p) => p.includes('collector.pressure.units[0]: must match')), first.join('\n'));
   const file2 = await writeTemp(t, 'h.yml', 'web:\n  listen_address: ":99999"\ncollector:\n  pressure:\n    interval: 10s\n    timeout: 20s\n  host:\n    interval: 500ms\n');
   const found = await problems(load({ configFile: file2 }));
   t.deepEqual(found, [
@@ -150,6 +150,6 @@ test('a collector\'s own checks name the key and where the value came from', asy
   const file = await writeTemp(t, 'h.yml', 'collector:\n  smart:\n    exclude: ["ok", "(unclosed"]\n');
   const found = await problems(load({ configFile: file, flags: { 'collector.smart.include': ['(['] } }));
   t.is(found.length, 2, found.join('\n'));
-  t.regex(found[0]!, /^flag --collector\.smart\.include: collector\.smart\.include\.0: is not a regular expression/);
-  t.regex(found[1]!, new RegExp(`^${file}:3:\\d+: collector\\.smart\\.exclude\\.1: is not a regular expression`));
+  t.regex(found[0]!, /^flag --collector\.smart\.include: collector\.smart\.include\[0\]: is not a regular expression/);
+  t.regex(found[1]!, new RegExp(`^${file}:3:\\d+: collector\\.smart\\.exclude\\[1\\]: is not a regular expression`));
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { parseSmartctlOutput } from '../../src/collectors/smart/parse.js';
-import { extractFeatures, HISTORY_DAYS, isNewDrive } from '../../src/predict/features.js';
+import { extractFeatures, HISTORY_DAYS, isNewDrive, modelKey } from '../../src/predict/features.js';
 import { MODEL } from '../../src/predict/model.js';
 import { HORIZON_DAYS, predict } from '../../src/predict/predictor.js';
 import { sampleFromReading } from '../../src/predict/sample.js';
@@ -41,12 +41,16 @@ test('8 old reallocated sectors that never moved: watch, not degraded; no growth
   t.regex(e!.note, /old scar/);
 });
 
-test('0 → 8 reallocated sectors this week: degraded, with the growth as evidence and a date within the horizon', (t) => {
-  const history = daily(40, (day) => ({ reallocatedSectors: day >= 35 ? 8 : 0 }));
+test('reallocated sectors growing: 0 → 8 this week is watch, rated above 8 that never moved; 0 → 32 this week is degraded, the growth as evidence, a date within the horizon', (t) => {
+  const small = run(daily(40, (day) => ({ reallocatedSectors: day >= 35 ? 8 : 0 })));
+  t.is(small.level, 'watch');
+  t.true(small.probability > run(daily(40, () => ({ reallocatedSectors: 8 }))).probability, 'new growth weighs more than an old scar');
+  t.like(small.evidence.find((e) => e.signal === 'reallocated_sectors'), { value: 8, change7d: 8, change30d: 8 });
+  const history = daily(40, (day) => ({ reallocatedSectors: day >= 35 ? 32 : 0 }));
   const p = run(history);
   t.is(p.level, 'degraded');
   t.true(p.probability >= MODEL.operatingPoint.degraded);
-  t.like(p.evidence[0], { signal: 'reallocated_sectors_growth_7d', value: 8, change7d: 8, change30d: 8, threshold: 8 });
+  t.like(p.evidence[0], { signal: 'reallocated_sectors_growth_7d', value: 32, change7d: 32, change30d: 32, threshold: 32 });
   t.true(typeof p.evidence[0]!.weight === 'number');
   const days = daysUntil(p, history);
   t.true(days >= 7 && days <= HORIZON_DAYS, `replace within the horizon, got ${days} days`);
@@ -154,9 +158,11 @@ test('a drive swap behind the same id restarts the history: no negative growth, 
   t.is(extractFeatures(sameHours).resetAtMs, T0 + 20 * DAY);
   // A serial change alone, counts equal.
   t.true(isNewDrive({ ...old[0]!, serial: 'A' }, { ...old[1]!, serial: 'B' }));
-  // The new drive's own growth still counts: 0 → 8 in its first week.
-  const newGrowth = [...old, ...daily(30, (day) => ({ reallocatedSectors: day >= 27 ? 8 : 0, powerOnHours: 100 + 24 * day })).slice(20)];
+  // The new drive's own growth still counts: 0 → 32 in its first week.
+  const newGrowth = [...old, ...daily(30, (day) => ({ reallocatedSectors: day >= 27 ? 32 : 0, powerOnHours: 100 + 24 * day })).slice(20)];
   t.is(run(newGrowth).level, 'degraded');
+  // Another model behind the id is another drive.
+  t.true(isNewDrive({ ...old[0]!, model: 'ST4000DM000-1F2168' }, { ...old[1]!, model: 'WDC WD30EFRX-68EUZN0' }));
 });
 
 test('pending sectors that clear are not a swap (they may go down); power-on hours wobbling a little are not either', (t) => {
@@ -170,6 +176,29 @@ test('predict reads only the last HISTORY_DAYS: older readings change nothing', 
   const withOldNoise = [...daily(5, () => ({ reallocatedSectors: 999 })).map((s) => ({ ...s, atMs: s.atMs - 100 * DAY })), ...recent];
   t.deepEqual(run(withOldNoise), run(recent));
   t.is(HISTORY_DAYS, 30);
+});
+
+test("the drive's model: its failure rate in Backblaze's data weighs in; a model not in the table gets the overall rate", (t) => {
+  t.is(modelKey('WDC WD30EFRX-68EUZN0'), 'WD30EFRX', "smartctl's model name");
+  t.is(modelKey('WDC WD30EFRX'), 'WD30EFRX', "Backblaze's");
+  t.is(modelKey('Hitachi HDS722020ALA330'), modelKey('HGST HDS722020ALA330'));
+  t.is(modelKey('ST500LM012 HN-M500MBB'), 'ST500LM012');
+  t.is(modelKey('ST4000DM000-1F2168'), 'ST4000DM000');
+  t.is(modelKey(undefined), undefined);
+  const unknown = MODEL.failureRateOf('NO SUCH MODEL 123');
+  t.is(MODEL.failureRateOf(undefined), unknown);
+  t.true(MODEL.failureRateOf('ST3000DM001-1CH166') > 4 * MODEL.failureRateOf('HGST HMS5C4040BLE640'));
+  // One new pending sector on a model that failed often and on one that rarely did.
+  const pending = (model: string): Prediction => run(daily(40, (day) => ({ pendingSectors: day >= 37 ? 1 : 0, model })));
+  t.true(pending('ST3000DM001-1CH166').probability > pending('HGST HMS5C4040BLE640').probability);
+  const e = pending('ST3000DM001-1CH166').evidence.find((x) => x.signal === 'model_failure_rate');
+  t.like(e, { value: MODEL.failureRateOf('ST3000DM001') });
+  t.is(typeof e?.weight, 'number');
+  t.regex(e!.note, /ST3000DM001-1CH166: [0-9.]+% of these drives failed/);
+  // An ok disk: nothing about its model in the evidence.
+  const clean = run(daily(40, () => ({ pendingSectors: 0, model: 'HGST HMS5C4040BLE640' })));
+  t.is(clean.level, 'ok');
+  t.deepEqual(clean.evidence, []);
 });
 
 test('an empty history is ok; the prediction is pure (same input, same output)', (t) => {
@@ -208,4 +237,5 @@ test('sampleFromReading on real recordings: a failing Hitachi is failing, a heal
   const healthy = fromFixture('smartctl_exporter/WDC_WD20EFRX-68EUZN0_17.json');
   t.like(predict([healthy], T0), { level: 'ok' });
   t.truthy(healthy.serial);
+  t.is(healthy.model, 'WDC WD20EFRX-68EUZN0');
 });

@@ -1,46 +1,19 @@
 import test, { type ExecutionContext } from 'ava';
 import bcrypt from 'bcryptjs';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { BasicAuth, parseBasicAuthorization } from '../../src/web/basic-auth.js';
 import { createWebServer, parseSubjectAltNames, type RequestHandler } from '../../src/web/server.js';
 import { loadWebConfig, type WebConfig } from '../../src/web/webconfig.js';
+import { pki } from '../helpers/pki.js';
 
-const run = promisify(execFile);
 /** `htpasswd -nbBC 10 prom scrape-secret` (apache2-utils writes $2y$). */
 const HTPASSWD_2Y = '$2y$10$jAiLvG/6ZKsW10Ry9o4js.A1DFMGMOt6AUpibQyJG.L4LAP/0dl2e';
-
-interface Pki {
-  dir: string;
-  /** PEM contents by name: ca, server, client (signed by ca), rogue (self-signed); `.crt` and `.key`. */
-  pem: (name: string) => Promise<Buffer>;
-}
-
-/** A throwaway CA, server cert (127.0.0.1) and client certs, made with the openssl CLI. */
-async function pki(t: ExecutionContext): Promise<Pki> {
-  const dir = await mkdtemp(join(tmpdir(), 'harbinger-server-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
-  await openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=harbinger test CA');
-  for (const [name, san, usage] of [
-    ['server', 'DNS:localhost,IP:127.0.0.1', 'serverAuth'],
-    ['client', 'DNS:scraper.example,IP:::1', 'clientAuth'],
-  ] as const) {
-    await writeFile(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=${usage}\n`);
-    await openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${name}.ext`);
-  }
-  await openssl('req', '-x509', ...ec, '-keyout', 'rogue.key', '-out', 'rogue.crt', '-subj', '/CN=rogue', '-addext', 'subjectAltName=DNS:scraper.example');
-  return { dir, pem: (name) => readFile(join(dir, name)) };
-}
 
 async function webConfig(dir: string, yaml: string): Promise<WebConfig> {
   const file = join(dir, 'web-config.yml');

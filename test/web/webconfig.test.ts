@@ -148,7 +148,7 @@ http_server_config:
   );
   const problems = await problemsOf(t, file);
   t.regex(find(t, problems, 'tls_server_config.min_version').message, /must be one of: "TLS10", "TLS11", "TLS12", "TLS13", got "TLS14"/);
-  t.like(find(t, problems, 'tls_server_config.curve_preferences.1'), { line: 5 });
+  t.like(find(t, problems, 'tls_server_config.curve_preferences[1]'), { line: 5 });
   const auth = find(t, problems, 'tls_server_config.client_auth_type');
   t.regex(auth.message, /did you mean "RequireAndVerifyClientCert"/);
   t.is(auth.line, 6);
@@ -186,7 +186,7 @@ test('an unknown cipher suite is reported at its list item, with a suggestion', 
   );
   const [p, ...rest] = await problemsOf(t, file);
   t.is(rest.length, 0);
-  t.like(p, { key: 'tls_server_config.cipher_suites.1', line: 6, column: 7 });
+  t.like(p, { key: 'tls_server_config.cipher_suites[1]', line: 6, column: 7 });
   t.regex(p?.message ?? '', /unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265"; did you mean "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"/);
 });
 
@@ -244,7 +244,7 @@ basic_auth_users:
     ['tls_server_config.max_version', 4],
     ['rate_limit', 6],
     ['tls_server_config.cert_file', 2],
-    ['tls_server_config.cipher_suites.0', 5],
+    ['tls_server_config.cipher_suites[0]', 5],
     ['basic_auth_users.alice', 9],
   ]);
   t.true(err?.problems.every((p) => p.source === file));

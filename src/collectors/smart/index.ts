@@ -23,7 +23,7 @@ const regexProblems = (options: Readonly<Record<string, unknown>>) =>
         new RegExp(pattern);
         return [];
       } catch (err) {
-        return [{ key: `${key}.${i}`, message: `is not a regular expression: ${(err as Error).message}` }];
+        return [{ key: `${key}[${i}]`, message: `is not a regular expression: ${(err as Error).message}` }];
       }
     }),
   );

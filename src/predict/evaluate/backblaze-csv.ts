@@ -132,6 +132,7 @@ function columnsOf(header: string[], file: string): Columns {
 
 function buildReading(cols: Columns, cells: string[], serial: string, model: string, atMs: number, failure: boolean, powerOnHours?: number): BackblazeReading {
   const sample: DiskSample = { atMs, protocol: 'ata', serial };
+  if (model !== '') sample.model = model;
   const raw: Partial<Record<number, number>> = {};
   const seagate = isSeagateHdd(model);
   for (const [id, column] of cols.attributes) {

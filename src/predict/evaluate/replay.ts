@@ -149,6 +149,7 @@ export async function replayFiles<D extends ReplayDrive>(
       }
       drive.lastMs = reading.sample.atMs;
       reading.sample.serial = drive.serial; // one string per drive, not one per row, in the histories
+      if (reading.sample.model !== undefined) reading.sample.model = drive.model;
       const d = drive;
       d.timeline.push(reading.sample, (history, repeat) => {
         summary.points++;

@@ -1,0 +1,70 @@
+import { RISK_LEVELS, type RiskLevel } from '../predict/types.js';
+import type { BalanceSettings } from './settings.js';
+
+export type BalanceState = 'up' | 'drain' | 'down';
+
+/** What the load balancer should do with this host, and why. */
+export interface BalanceDecision {
+  state: BalanceState;
+  /** Percent of the configured weight, 0-100 (0 unless up). */
+  weight: number;
+  /** One sentence per cause, worst first; empty when all is well. */
+  reasons: string[];
+}
+
+export interface BalanceInputs {
+  disks?: ReadonlyArray<{ disk: string; device: string; level: RiskLevel }>;
+  /** Host PSI `some`, 60 s averages, percent of time; absent when the kernel has no PSI. */
+  pressure?: { cpu?: number; memory?: number; io?: number };
+  databases?: ReadonlyArray<{ target: string; up?: boolean; reason?: string; latencySeconds?: number }>;
+}
+
+const rank = (level: RiskLevel) => RISK_LEVELS.indexOf(level);
+const pct = (value: number) => `${Math.round(value)}%`;
+
+/**
+ * The host's state as a weight. A database that does not answer takes the host out (`down`); a
+ * disk at the drain level drains it (no new connections, the existing ones finish); pressure or
+ * latency above a limit scales the weight by limit/value, the worst one deciding, never below
+ * `min_weight`.
+ */
+export function decide(inputs: BalanceInputs, settings: BalanceSettings): BalanceDecision {
+  const reasons: string[] = [];
+  const down = (inputs.databases ?? []).filter((d) => d.up === false);
+  for (const d of down) reasons.push(`database ${d.target} does not answer${d.reason ? ` (${d.reason})` : ''}`);
+  const draining = (inputs.disks ?? []).filter((d) => rank(d.level) >= rank(settings.drainLevel));
+  for (const d of draining) reasons.push(`disk ${d.disk} (${d.device}) is ${d.level}: replace it`);
+  if (down.length > 0) return { state: 'down', weight: 0, reasons };
+  if (draining.length > 0) return { state: 'drain', weight: 0, reasons };
+
+  const factors: Array<{ factor: number; reason: string }> = [];
+  const { limits } = settings;
+  const over = (what: string, value: number | undefined, limit: number, show: (v: number) => string) => {
+    if (value === undefined || value <= limit) return;
+    factors.push({ factor: limit / value, reason: `${what} ${show(value)} is above ${show(limit)}` });
+  };
+  over('CPU pressure', inputs.pressure?.cpu, limits.cpuPressure, pct);
+  over('memory pressure', inputs.pressure?.memory, limits.memoryPressure, pct);
+  over('IO pressure', inputs.pressure?.io, limits.ioPressure, pct);
+  for (const d of inputs.databases ?? []) {
+    over(`database ${d.target} latency`, d.latencySeconds, limits.dbLatencySeconds, (v) => `${(v * 1000).toFixed(v < 0.01 ? 1 : 0)} ms`);
+  }
+  factors.sort((a, b) => a.factor - b.factor);
+  const worst = factors[0]?.factor ?? 1;
+  const weight = Math.max(settings.minWeight, Math.min(100, Math.floor(worst * 100)));
+  return { state: 'up', weight, reasons: factors.map((f) => f.reason) };
+}
+
+/** Worse is larger: down, then drain, then up by decreasing weight. */
+export function severity(decision: BalanceDecision): number {
+  if (decision.state === 'down') return 300;
+  if (decision.state === 'drain') return 200;
+  return 100 - decision.weight;
+}
+
+/** The line HAProxy's agent-check reads: state words, a weight, and a `#` description. */
+export function agentCheckLine(decision: BalanceDecision): string {
+  const words = decision.state === 'up' ? `up ready ${decision.weight}%` : decision.state;
+  const why = decision.reasons[0]?.replace(/[\r\n#]/g, ' ');
+  return `${words}${why ? ` #${why}` : ''}\n`;
+}

@@ -1,0 +1,101 @@
+import type { DbReading } from '../collectors/db/index.js';
+import type { PressureReading } from '../collectors/pressure/index.js';
+import type { PredictionsReading } from '../predict/service.js';
+import { PREDICTIONS, type State } from '../state.js';
+import { decide, severity, type BalanceDecision, type BalanceInputs } from './policy.js';
+import type { BalanceSettings } from './settings.js';
+
+/** Probes whose latency is looked at per database: one slow probe does not cut the weight. */
+const LATENCY_WINDOW = 3;
+
+export interface BalanceStatus extends BalanceDecision {
+  /** When the published decision last changed (Unix ms). */
+  sinceMs: number;
+  /** The latest readings' own decision, before hysteresis. */
+  current: BalanceDecision;
+}
+
+/**
+ * Turns the latest readings into the published decision. Worse decisions are published at once;
+ * a better one only once every decision of the last `settle` has been at least that good (the
+ * published one is the worst of the window), so a host at a limit does not flap in the pool.
+ */
+export class BalanceService {
+  private window: Array<{ atMs: number; decision: BalanceDecision }> = [];
+  private published: BalanceStatus;
+  private readonly latencies = new Map<string, { probeMs: number; values: number[] }>();
+
+  constructor(
+    private settings: BalanceSettings,
+    private readonly now: () => number = Date.now,
+  ) {
+    const initial: BalanceDecision = { state: 'up', weight: 100, reasons: [] };
+    this.published = { ...initial, sinceMs: now(), current: initial };
+  }
+
+  /** A reload may change limits and settle time; the history of decisions is kept. */
+  configure(settings: BalanceSettings): void {
+    this.settings = settings;
+  }
+
+  status(): BalanceStatus {
+    return this.published;
+  }
+
+  /** Re-decides from the state's latest readings; returns whether the published decision changed. */
+  update(state: State): boolean {
+    const nowMs = this.now();
+    const decision = decide(this.inputs(state), this.settings);
+    this.window.push({ atMs: nowMs, decision });
+    this.window = this.window.filter((entry, i) => i === this.window.length - 1 || nowMs - entry.atMs < this.settings.settleMs);
+    const worst = this.window.reduce((a, b) => (severity(b.decision) > severity(a.decision) ? b : a)).decision;
+    const previous = this.published;
+    const changed = worst.state !== previous.state || worst.weight !== previous.weight;
+    this.published = { ...worst, sinceMs: changed ? nowMs : previous.sinceMs, current: decision };
+    return changed;
+  }
+
+  private inputs(state: State): BalanceInputs {
+    const inputs: BalanceInputs = {};
+    const predictions = state.reading<PredictionsReading>(PREDICTIONS);
+    if (predictions) inputs.disks = predictions.disks;
+    const psi = state.reading<PressureReading>('pressure')?.psi;
+    if (psi) {
+      inputs.pressure = {};
+      for (const resource of ['cpu', 'memory', 'io'] as const) {
+        const avg60 = psi[resource]?.some?.avg60;
+        if (avg60 !== undefined) inputs.pressure[resource] = avg60;
+      }
+    }
+    const db = state.reading<DbReading>('db');
+    if (db) {
+      inputs.databases = db.targets.map((t) => {
+        const latencySeconds = this.medianLatency(t.name, t.lastProbeMs, t.up === true ? t.lastLatencySeconds : undefined);
+        return {
+          target: t.name,
+          ...(t.up !== undefined ? { up: t.up } : {}),
+          ...(t.lastError ? { reason: t.lastError.reason } : {}),
+          ...(latencySeconds !== undefined ? { latencySeconds } : {}),
+        };
+      });
+    }
+    return inputs;
+  }
+
+  /** The median of a database's last few answered probes (each probe counted once). */
+  private medianLatency(target: string, probeMs: number | undefined, latency: number | undefined): number | undefined {
+    let entry = this.latencies.get(target);
+    if (!entry) {
+      entry = { probeMs: -1, values: [] };
+      this.latencies.set(target, entry);
+    }
+    if (probeMs !== undefined && probeMs !== entry.probeMs && latency !== undefined) {
+      entry.probeMs = probeMs;
+      entry.values = [...entry.values, latency].slice(-LATENCY_WINDOW);
+    }
+    if (entry.values.length === 0) return undefined;
+    const sorted = [...entry.values].sort((a, b) => a - b);
+    // The lower middle: with two probes, one slow one is not yet a trend.
+    return sorted[Math.floor((sorted.length - 1) / 2)];
+  }
+}

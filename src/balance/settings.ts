@@ -1,0 +1,92 @@
+import { DURATION_PATTERN, parseDuration } from '../config/duration.js';
+import { LISTEN_ADDRESS_PATTERN, parseListenAddress, type ListenAddress } from '../config/listen-address.js';
+import type { ConfigProblem } from '../config/problems.js';
+import type { Origin } from '../config/schema-problems.js';
+
+const percent = (comment: string, def: number) => ({
+  type: 'number',
+  minimum: 0,
+  maximum: 100,
+  description: 'a percentage, 0 to 100',
+  $comment: comment,
+  default: def,
+});
+
+/** The `balance:` section: how the host's state becomes a load-balancer weight. */
+export const BALANCE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    agent_check_address: {
+      type: 'string',
+      pattern: `(${LISTEN_ADDRESS_PATTERN})|^$`,
+      description: 'an address like :10192 or 10.0.0.5:10192, or empty',
+      $comment: 'where to answer HAProxy agent-check (agent-port); empty: off',
+      default: '',
+    },
+    drain_level: {
+      type: 'string',
+      enum: ['failing', 'degraded'],
+      $comment: 'a disk at this risk level (or worse) drains the host',
+      default: 'failing',
+    },
+    min_weight: { ...percent('the lowest weight pressure or latency can give (drain and down aside)', 10), minimum: 1 },
+    settle: {
+      type: 'string',
+      pattern: DURATION_PATTERN,
+      description: 'a duration like 15s, 1m30s or 500ms',
+      $comment: 'a better state or a higher weight is given only after holding this long; worse ones at once',
+      default: '2m',
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cpu_pressure: percent('CPU pressure (PSI some, 60 s average, % of time) above which the weight drops', 50),
+        memory_pressure: percent('memory pressure (PSI some, 60 s average) above which the weight drops', 20),
+        io_pressure: percent('IO pressure (PSI some, 60 s average) above which the weight drops', 30),
+        db_latency: {
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          description: 'a duration like 15s, 1m30s or 500ms',
+          $comment: 'database probe latency (median of the last 3 probes) above which the weight drops',
+          default: '250ms',
+        },
+      },
+    },
+  },
+} as const;
+
+export interface BalanceSettings {
+  agentCheck: ListenAddress | undefined;
+  drainLevel: 'failing' | 'degraded';
+  minWeight: number;
+  settleMs: number;
+  limits: { cpuPressure: number; memoryPressure: number; ioPressure: number; dbLatencySeconds: number };
+}
+
+export function toBalanceSettings(raw: Record<string, any>, originOf: (path: string[]) => Origin, problems: ConfigProblem[]): BalanceSettings {
+  let agentCheck: ListenAddress | undefined;
+  if (raw.agent_check_address) {
+    const parsed = parseListenAddress(raw.agent_check_address);
+    if (typeof parsed === 'string') {
+      problems.push({ key: 'balance.agent_check_address', message: parsed, ...originOf(['balance', 'agent_check_address']) });
+    } else {
+      agentCheck = parsed;
+    }
+  }
+  const latencyMs = parseDuration(raw.limits.db_latency);
+  if (latencyMs <= 0) problems.push({ key: 'balance.limits.db_latency', message: 'must be more than 0', ...originOf(['balance', 'limits', 'db_latency']) });
+  return {
+    agentCheck,
+    drainLevel: raw.drain_level,
+    minWeight: Math.round(raw.min_weight),
+    settleMs: parseDuration(raw.settle),
+    limits: {
+      cpuPressure: raw.limits.cpu_pressure,
+      memoryPressure: raw.limits.memory_pressure,
+      ioPressure: raw.limits.io_pressure,
+      dbLatencySeconds: latencyMs / 1000,
+    },
+  };
+}

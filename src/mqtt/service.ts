@@ -1,0 +1,196 @@
+import type { Logger } from '../logger.js';
+import type { DiskPrediction, PredictionsReading } from '../predict/service.js';
+import { publishedEvidence, trackDisks, type DiskEventDecision, type DiskTrack } from './disk-tracker.js';
+import { buildEvent, topicSegment, type OutgoingEvent } from './events.js';
+import { Outbox } from './outbox.js';
+import { MqttPublisher, type PublisherStats } from './publisher.js';
+import type { MqttSettings } from './settings.js';
+
+export interface MqttServiceDeps {
+  logger: Logger;
+  version: string;
+  stateDir: string;
+  startedAtMs: number;
+  now: () => number;
+}
+
+export interface MqttStatus extends PublisherStats {
+  outboxDepth: number;
+  /** The outbox is in memory only (state directory unusable): a crash loses what it holds. */
+  outboxVolatile: boolean;
+}
+
+/**
+ * Predictions in, MQTT out: the retained status (birth, Will, clean offline), a retained state per
+ * disk, and events when a disk's announced level changes, through the durable outbox.
+ */
+export class MqttService {
+  private readonly outbox: Outbox;
+  private readonly volatile: boolean;
+  private readonly publisher: MqttPublisher;
+  private readonly tracks: Map<string, DiskTrack>;
+  private readonly boot: number;
+  /** Each disk's retained payload without its reading time: republished only when this changes. */
+  private readonly stateKeys = new Map<string, string>();
+
+  constructor(
+    private readonly settings: MqttSettings,
+    private readonly deps: MqttServiceDeps,
+  ) {
+    let volatile = false;
+    let outbox: Outbox | undefined;
+    let boot = 0;
+    try {
+      outbox = Outbox.open(deps.stateDir, settings.outboxMaxEvents);
+      boot = outbox.nextBoot();
+    } catch (err) {
+      deps.logger.warn({ err, stateDir: deps.stateDir }, 'cannot use the state directory: the MQTT outbox is kept in memory, and events not yet delivered are lost if the agent stops (set state_dir to a writable directory)');
+      outbox?.close();
+      outbox = new Outbox(':memory:', settings.outboxMaxEvents);
+      boot = outbox.nextBoot();
+      volatile = true;
+    }
+    this.outbox = outbox;
+    this.volatile = volatile;
+    this.tracks = outbox.tracks();
+    this.boot = boot;
+    this.publisher = new MqttPublisher(settings, {
+      outbox,
+      logger: deps.logger,
+      statusTopic: this.topic('status'),
+      statusPayload: (state, reason) => this.statusPayload(state, reason),
+      now: deps.now,
+    });
+  }
+
+  start(): void {
+    this.publisher.start();
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.publisher.stop();
+    } finally {
+      this.outbox.close();
+    }
+  }
+
+  status(): MqttStatus {
+    return { ...this.publisher.stats, outboxDepth: this.publisher.depth(), outboxVolatile: this.volatile };
+  }
+
+  /**
+   * After each prediction round: decide events, commit them with the tracks that caused them
+   * (fsynced), then publish. A failed commit (disk full) is logged and the round is decided again
+   * next time, so no announcement is lost and none is made twice.
+   */
+  onPredictions(reading: PredictionsReading): void {
+    const now = this.deps.now();
+    const result = trackDisks(this.tracks, reading.disks, now, this.settings.settleMs);
+    const events = result.decisions.map((d) => this.diskEvent(d));
+    try {
+      const { dropped } = this.outbox.add(events, result.changed, result.removed.map((t) => t.disk));
+      this.publisher.noteDropped(dropped);
+    } catch (err) {
+      this.deps.logger.error({ err, events: events.length }, 'cannot write MQTT events to the outbox (is the state directory full?); they are decided again at the next reading');
+      return;
+    }
+    for (const track of result.changed) this.tracks.set(track.disk, track);
+    for (const track of result.removed) {
+      this.tracks.delete(track.disk);
+      this.stateKeys.delete(track.disk);
+      this.publisher.setRetained(this.diskTopic(track.disk), '', true);
+    }
+    for (const d of result.decisions) {
+      this.deps.logger.info({ disk: d.disk, kind: d.kind, level: d.level, previousLevel: d.previousLevel, ...(d.reason ? { reason: d.reason } : {}) }, 'disk event queued for MQTT');
+    }
+    for (const p of reading.disks) this.publishDiskState(p);
+    if (events.length > 0) this.publisher.kick();
+  }
+
+  /** A host-level event (the load-balancer decision changed), through the same outbox. */
+  publishHostEvent(kind: string, identity: readonly (string | number)[], data: Record<string, unknown>): void {
+    const host = this.settings.host;
+    const event = buildEvent(this.settings.topicRoot, { kind, scope: 'host', host, subject: host, identity, timeMs: this.deps.now(), data: { host, ...data } });
+    try {
+      this.publisher.noteDropped(this.outbox.add([event]).dropped);
+    } catch (err) {
+      this.deps.logger.error({ err, kind }, 'cannot write an MQTT event to the outbox (is the state directory full?)');
+      return;
+    }
+    this.publisher.kick();
+  }
+
+  private topic(suffix: string): string {
+    return `${this.settings.topicRoot}/${this.settings.host}/${suffix}`;
+  }
+
+  private diskTopic(disk: string): string {
+    return this.topic(`disks/${topicSegment(disk)}`);
+  }
+
+  private statusPayload(state: 'online' | 'offline', reason?: string): string {
+    return JSON.stringify({
+      state,
+      host: this.settings.host,
+      version: this.deps.version,
+      started: new Date(this.deps.startedAtMs).toISOString(),
+      boot: this.boot,
+      ...(reason ? { reason } : {}),
+      // The Will is composed at connect time; its time would be wrong when the broker sends it.
+      ...(reason !== 'connection lost' ? { time: new Date(this.deps.now()).toISOString() } : {}),
+    });
+  }
+
+  private publishDiskState(p: DiskPrediction): void {
+    const track = this.tracks.get(p.disk);
+    const state = {
+      host: this.settings.host,
+      disk: p.disk,
+      device: p.device,
+      ...(p.model ? { model: p.model } : {}),
+      ...(p.serial ? { serial: p.serial } : {}),
+      protocol: p.protocol,
+      level: track?.published ?? p.level,
+      predicted_level: p.level,
+      probability: Math.round(p.probability * 1000) / 1000,
+      horizon_days: p.horizonDays,
+      ...(p.replaceBy ? { replace_by: p.replaceBy } : {}),
+      evidence: publishedEvidence(p.evidence),
+      ...(track?.episode ? { episode_started: new Date(track.episode.startMs).toISOString() } : {}),
+    };
+    const key = JSON.stringify(state);
+    const payload = JSON.stringify({ ...state, last_reading: new Date(p.readingAtMs).toISOString() });
+    const changed = this.stateKeys.get(p.disk) !== key;
+    this.stateKeys.set(p.disk, key);
+    // Unchanged state is not re-sent each round, but the newest reading time is what a reconnect sends.
+    if (changed) this.publisher.setRetained(this.diskTopic(p.disk), payload, true);
+    else this.publisher.refreshRetained(this.diskTopic(p.disk), payload);
+  }
+
+  private diskEvent(d: DiskEventDecision): OutgoingEvent {
+    const p = d.prediction;
+    return buildEvent(this.settings.topicRoot, {
+      kind: d.kind,
+      scope: 'disk',
+      host: this.settings.host,
+      subject: d.disk,
+      identity: d.identity,
+      timeMs: d.timeMs,
+      data: {
+        host: this.settings.host,
+        disk: d.disk,
+        device: d.track.device,
+        ...(p?.model ? { model: p.model } : {}),
+        ...((p?.serial ?? d.track.serial) ? { serial: p?.serial ?? d.track.serial } : {}),
+        level: d.level,
+        previous_level: d.previousLevel,
+        ...(d.reason ? { reason: d.reason } : {}),
+        ...(p ? { probability: Math.round(p.probability * 1000) / 1000, horizon_days: p.horizonDays } : {}),
+        ...(p?.replaceBy ? { replace_by: p.replaceBy } : {}),
+        ...(p ? { evidence: publishedEvidence(p.evidence), reading_time: new Date(p.readingAtMs).toISOString() } : {}),
+        ...(d.episodeStartMs !== undefined ? { episode_started: new Date(d.episodeStartMs).toISOString() } : {}),
+      },
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { parseMessage, parseTopic } from '../../src/fleet/messages.js';
+import { repoPath } from '../helpers/tmp.js';
+
+const ROOT = 'harbinger/v1';
+const AT = Date.parse('2026-11-28T18:20:00.000Z');
+
+/** The worked example of docs/events.md: what an agent publishes, word for word. */
+const EXAMPLES = [...readFileSync(repoPath('docs/events.md'), 'utf8').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as Record<string, any>);
+if (EXAMPLES.length !== 3) throw new Error(`docs/events.md: expected 3 JSON examples (status, disk state, event), found ${EXAMPLES.length}`);
+const [STATUS, DISK, EVENT] = EXAMPLES as [Record<string, any>, Record<string, any>, Record<string, any>];
+const DISK_TOPIC = `${ROOT}/db1/disks/wwn-5000cca37fca81a8`;
+const EVENT_TOPIC = `${ROOT}/db1/events/failure_predicted`;
+
+const parse = (topic: string, payload: unknown) => parseMessage(ROOT, topic, Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), AT);
+const invalidReason = (topic: string, payload: unknown) => {
+  const parsed = parse(topic, payload);
+  return parsed.kind === 'invalid' ? parsed.reason : `not invalid: ${parsed.kind}`;
+};
+
+test('topics under the root: status, disks/<slot>, events/<kind>; anything else is not ours', (t) => {
+  t.deepEqual(parseTopic(ROOT, `${ROOT}/db1/status`), { kind: 'status', host: 'db1' });
+  t.deepEqual(parseTopic(ROOT, DISK_TOPIC), { kind: 'disk', host: 'db1', slot: 'wwn-5000cca37fca81a8' });
+  t.deepEqual(parseTopic(ROOT, EVENT_TOPIC), { kind: 'event', host: 'db1', eventKind: 'failure_predicted' });
+  for (const topic of ['harbinger/v2/db1/status', `${ROOT}/db1`, `${ROOT}/db1/status/x`, `${ROOT}/db1/disks`, `${ROOT}//status`, `${ROOT}/db1/other/x`]) {
+    t.is(parseTopic(ROOT, topic), undefined, topic);
+  }
+  t.like(parse('elsewhere/x', '{}'), { kind: 'invalid', messageKind: 'topic' });
+});
+
+test('the documented status payload becomes a host status; the Will (no time) too', (t) => {
+  t.deepEqual(parse(`${ROOT}/db1/status`, STATUS), {
+    kind: 'status',
+    status: { host: 'db1', state: 'online', version: '0.1.0', boot: 1, started: '2026-11-28T18:17:59.028Z', receivedMs: AT },
+  });
+  const will = { state: 'offline', host: 'db1', version: '0.1.0', started: STATUS.started, boot: 1, reason: 'connection lost' };
+  t.like(parse(`${ROOT}/db1/status`, will), { kind: 'status', status: { state: 'offline', reason: 'connection lost' } });
+});
+
+test('the documented disk state becomes a disk record, timestamps normalised', (t) => {
+  const parsed = parse(DISK_TOPIC, { ...DISK, last_reading: '2026-11-28T19:18:00+01:00' });
+  if (parsed.kind !== 'disk') return t.fail(parsed.kind);
+  t.like(parsed.disk, {
+    host: 'db1',
+    disk: 'wwn-5000cca37fca81a8',
+    slot: 'wwn-5000cca37fca81a8',
+    device: 'sdb',
+    model: 'Hitachi HDS721050DLE630',
+    serial: 'MSK423Y20S3HBC',
+    protocol: 'ata',
+    level: 'degraded',
+    predictedLevel: 'degraded',
+    probability: 0.132,
+    horizonDays: 30,
+    replaceBy: '2026-12-08',
+    episodeStarted: '2026-11-28T18:18:00.070Z',
+    lastReading: '2026-11-28T18:18:00.000Z',
+    updatedMs: AT,
+  });
+  t.is(parsed.disk.evidence.length, 2);
+  t.is(parsed.disk.evidence[0]!.signal, 'reallocated_sectors_growth_7d');
+});
+
+test('the documented event becomes a stored event, keyed by source and id', (t) => {
+  const parsed = parse(EVENT_TOPIC, EVENT);
+  if (parsed.kind !== 'event') return t.fail(parsed.kind);
+  t.like(parsed.event, {
+    source: 'harbinger://db1',
+    id: '1fe7f563bc3f6781ce291ce306a9e48e',
+    type: 'io.harbinger.disk.failure_predicted.v1',
+    subject: 'wwn-5000cca37fca81a8',
+    time: '2026-11-28T18:18:00.073Z',
+    host: 'db1',
+    disk: 'wwn-5000cca37fca81a8',
+    receivedMs: AT,
+  });
+  t.deepEqual(parsed.event.data, EVENT.data);
+});
+
+test('a host event (io.harbinger.host.*) is stored without a disk', (t) => {
+  const balance = {
+    ...EVENT,
+    type: 'io.harbinger.host.balance_changed.v1',
+    subject: 'db1',
+    data: { host: 'db1', state: 'drain', weight: 0, previous_state: 'up', previous_weight: 100, reasons: ['io pressure'], since: '2026-11-28T18:18:00.000Z' },
+  };
+  const parsed = parse(`${ROOT}/db1/events/balance_changed`, balance);
+  if (parsed.kind !== 'event') return t.fail(parsed.kind);
+  t.like(parsed.event, { host: 'db1', disk: '', subject: 'db1', type: 'io.harbinger.host.balance_changed.v1' });
+  const noDiskInData = parse(EVENT_TOPIC, { ...EVENT, data: { level: 'failing' } });
+  t.like(noDiskInData, { kind: 'event', event: { disk: 'wwn-5000cca37fca81a8' } }, 'a disk event without data.disk: its subject');
+});
+
+test('empty retained payloads clear: a disk is gone, a host is forgotten', (t) => {
+  t.deepEqual(parse(DISK_TOPIC, ''), { kind: 'disk-cleared', host: 'db1', slot: 'wwn-5000cca37fca81a8' });
+  t.deepEqual(parse(`${ROOT}/db1/status`, ''), { kind: 'host-cleared', host: 'db1' });
+  t.regex(invalidReason(EVENT_TOPIC, ''), /empty payload/);
+});
+
+test('bad payloads are invalid with a reason, never a throw', (t) => {
+  t.regex(invalidReason(`${ROOT}/db1/status`, '{"state":'), /not JSON/);
+  t.regex(invalidReason(`${ROOT}/db1/status`, '[1,2]'), /not a JSON object/);
+  t.regex(invalidReason(`${ROOT}/db1/status`, { ...STATUS, state: 'sleeping' }), /state must be online or offline/);
+  t.regex(invalidReason(`${ROOT}/db1/status`, { ...STATUS, host: 'db2' }), /does not match the topic's db1/);
+  t.regex(invalidReason(`${ROOT}/db1/status`, { ...STATUS, boot: 0 }), /boot/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, level: 'doomed' }), /level must be one of ok, watch, degraded, failing/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, probability: 1.5 }), /probability/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, disk: 'wwn-other' }), /does not match the topic's wwn-5000cca37fca81a8/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, last_reading: 'yesterday' }), /last_reading is not a timestamp/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, replace_by: '8 Dec' }), /replace_by/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, evidence: 'lots' }), /evidence must be a list/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, specversion: '0.3' }), /specversion/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, id: '' }), /id must be a non-empty string/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, id: 'x'.repeat(201) }), /longer than 200/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, source: 'harbinger://db2' }), /source harbinger:\/\/db2 does not match the topic's host db1/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, data: [1] }), /data must be a JSON object/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, time: 'soon' }), /time is not a timestamp/);
+  t.like(parse(`${ROOT}/db1/status`, 'x'), { kind: 'invalid', messageKind: 'status', host: 'db1' });
+});
+
+test('malformed evidence entries are dropped, the disk state is kept', (t) => {
+  const parsed = parse(DISK_TOPIC, { ...DISK, evidence: [{ signal: 'x' }, DISK.evidence[1], 'junk'] });
+  if (parsed.kind !== 'disk') return t.fail(parsed.kind);
+  t.deepEqual(parsed.disk.evidence, [DISK.evidence[1]]);
+});

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { Registry } from 'prom-client';
+import { registerMqttMetrics } from '../../src/mqtt/metrics.js';
+import { schemaProblems } from '../helpers/mqtt-subscriber.js';
+import { repoPath } from '../helpers/tmp.js';
+
+test('the worked example in docs/events.md matches the published schemas', (t) => {
+  const doc = readFileSync(repoPath('docs/events.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  t.is(blocks.length, 3);
+  const [status, disk, event] = blocks as [string, string, string];
+  t.deepEqual(schemaProblems('harbinger/v1/db1/status', status), []);
+  t.deepEqual(schemaProblems('harbinger/v1/db1/disks/wwn-5000cca37fca81a8', disk), []);
+  t.deepEqual(schemaProblems('harbinger/v1/db1/events/failure_predicted', event), []);
+});
+
+test('the schemas reject what they should: an unknown level, a missing reason on cleared, a bad id', (t) => {
+  const event = JSON.parse(readFileSync(repoPath('docs/events.md'), 'utf8').match(/```json\n([\s\S]*?)```/g)![2]!.slice(8, -3));
+  const bad = (mutate: (e: any) => void) => {
+    const copy = structuredClone(event);
+    mutate(copy);
+    return schemaProblems('harbinger/v1/db1/events/x', JSON.stringify(copy)).length;
+  };
+  t.true(bad((e) => (e.data.level = 'doomed')) > 0);
+  t.true(bad((e) => (e.type = 'io.harbinger.disk.cleared.v1')) > 0, 'cleared needs a reason');
+  t.true(bad((e) => (e.id = 'not-hex')) > 0);
+  t.true(bad((e) => (e.data.previous_level = 'degraded')) > 0, 'failure predicted comes from below degraded');
+  t.is(bad(() => {}), 0);
+});
+
+test('the README lists every MQTT metric family', async (t) => {
+  const readme = readFileSync(repoPath('README.md'), 'utf8');
+  const registry = new Registry();
+  registerMqttMetrics(registry, () => ({ connected: true, eventsPublished: 1, eventsFailed: 0, eventsDropped: 0, lastPublishMs: 1, connectErrors: {}, outboxDepth: 0, outboxVolatile: false }));
+  const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+  t.true(names.length >= 8);
+  for (const name of names) t.true(readme.includes(`\`${name}\``), `README misses ${name}`);
+});
