@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { formatListenAddress, type ListenAddress } from './config/listen-address.js';
+import type { ListenAddress } from './config/listen-address.js';
 import type { Logger } from './logger.js';
 import type { Exposition } from './metrics/exposition.js';
 import type { MqttStatus } from './mqtt/service.js';
@@ -8,7 +8,8 @@ import type { PredictionsReading } from './predict/service.js';
 import type { DbReading } from './collectors/db/collector.js';
 import { databasesHealth } from './collectors/db/health.js';
 import { PREDICTIONS, type State } from './state.js';
-import { createWebServer, updateWebServer } from './web/server.js';
+import { closeWebServer, listenWebServer, serverPort } from './web/listen.js';
+import { updateWebServer } from './web/server.js';
 import type { WebConfig } from './web/webconfig.js';
 
 export interface HttpSettings {
@@ -66,42 +67,18 @@ export class HttpService {
 
   /** The bound port, once listening (useful with port 0). */
   get port(): number | undefined {
-    const address = this.server?.address();
-    return typeof address === 'object' && address ? address.port : undefined;
+    return serverPort(this.server);
   }
 
   async start(): Promise<void> {
-    const server = createWebServer(this.settings.web, this.handler);
-    // Slow or idle clients must not pin sockets forever; Prometheus reconnects as needed.
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 30_000;
-    const { host, port } = this.settings.listenAddress;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.deps.logger.error({ err }, 'http server error'));
-    this.server = server;
-    this.deps.logger.info(
-      { address: formatListenAddress({ ...this.settings.listenAddress, port: this.port ?? port }), tls: Boolean(this.settings.web?.tls) },
-      'serving /metrics, /health and /',
-    );
+    this.server = await listenWebServer(this.settings, this.handler, this.deps.logger, 'serving /metrics, /health and /');
   }
 
-  /** Stops accepting connections, lets in-flight responses finish, then cuts what is left. */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const force = setTimeout(() => server.closeAllConnections(), 1000);
-    await closed;
-    clearTimeout(force);
+    await closeWebServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,10 +2,8 @@ import { COLLECTORS } from './collectors/index.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import type { RuntimeConfig } from './runtime-config.js';
+import { exitOnStopSignals } from './stop-signals.js';
 import { agentVersion } from './version.js';
-
-/** SIGTERM/SIGINT must end the process within systemd's patience; this leaves a margin under 5 s. */
-const STOP_DEADLINE_MS = 4000;
 
 /** `harbinger run`: the daemon in the foreground, with its signals. */
 export async function runDaemon(initial: RuntimeConfig, reloadConfig: () => Promise<RuntimeConfig>): Promise<void> {
@@ -25,22 +23,5 @@ export async function runDaemon(initial: RuntimeConfig, reloadConfig: () => Prom
     reloading = reloading.then(() => daemon.reload());
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    setTimeout(() => {
-      logger.warn('shutdown took too long; exiting anyway');
-      process.exit(0);
-    }, STOP_DEADLINE_MS).unref();
-    void reloading
-      .then(() => daemon.stop())
-      .then(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  exitOnStopSignals(logger, () => reloading.then(() => daemon.stop()));
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { formatListenAddress, type ListenAddress } from '../config/listen-address.js';
+import type { ListenAddress } from '../config/listen-address.js';
 import type { Logger } from '../logger.js';
-import { createWebServer } from '../web/server.js';
+import { closeWebServer, listenWebServer, serverPort } from '../web/listen.js';
 import type { WebConfig } from '../web/webconfig.js';
 import { eventsJson, fleetHosts, fleetJson, maintenanceJson } from './api.js';
 import { maintenanceCsv } from './csv.js';
@@ -40,40 +40,18 @@ export class FleetHttp {
   ) {}
 
   get port(): number | undefined {
-    const address = this.server?.address();
-    return typeof address === 'object' && address ? address.port : undefined;
+    return serverPort(this.server);
   }
 
   async start(): Promise<void> {
-    const server = createWebServer(this.settings.web, (req, res) => void this.handle(req, res));
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
-    server.keepAliveTimeout = 30_000;
-    const { host, port } = this.settings.listenAddress;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.deps.logger.error({ err }, 'http server error'));
-    this.server = server;
-    this.deps.logger.info(
-      { address: formatListenAddress({ ...this.settings.listenAddress, port: this.port ?? port }), tls: Boolean(this.settings.web?.tls) },
-      'serving the fleet API',
-    );
+    this.server = await listenWebServer(this.settings, (req, res) => void this.handle(req, res), this.deps.logger, 'serving the fleet API');
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const force = setTimeout(() => server.closeAllConnections(), 1000);
-    await closed;
-    clearTimeout(force);
+    await closeWebServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

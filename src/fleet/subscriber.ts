@@ -1,10 +1,10 @@
 import mqtt, { type IClientOptions, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import type { Logger } from '../logger.js';
+import { Backoff, connectionOptions, endClient } from '../mqtt/client.js';
 import { classifyConnectError, type ClassifiedError } from '../mqtt/connect-errors.js';
 import type { MqttSettings } from '../mqtt/settings.js';
 import type { Outcome } from './ingest.js';
 
-const FIRST_BACKOFF_MS = 1000;
 /** How long a clean stop waits for the message being stored, then for the DISCONNECT to go out. */
 const STOP_WAIT_MS = 1500;
 /** Unacknowledged messages the broker may send ahead: they are stored one at a time anyway. */
@@ -52,7 +52,7 @@ export class FleetSubscriber {
   readonly stats: SubscriberStats = { connected: false, connectErrors: {} };
   private client: MqttClient | undefined;
   private generation = 0;
-  private backoffMs = FIRST_BACKOFF_MS;
+  private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The message being stored, if any: stop() lets it finish and be acknowledged. */
@@ -61,7 +61,7 @@ export class FleetSubscriber {
   private outage: { since: number; attempts: number } | undefined;
   private storeFailure = false;
   /** Waits between reconnections while the store fails: reset by a successful write, not by a connection. */
-  private storeBackoffMs = FIRST_BACKOFF_MS;
+  private readonly storeBackoff: Backoff;
   /** 5, or 4 (3.1.1) when configured so or when the broker refused 5 (`mqtt.protocol: auto`). */
   private protocolVersion: 4 | 5;
 
@@ -70,6 +70,8 @@ export class FleetSubscriber {
     private readonly deps: SubscriberDeps,
   ) {
     this.protocolVersion = settings.mqtt.protocol === '3.1.1' ? 4 : 5;
+    this.backoff = new Backoff(settings.mqtt.reconnectMaxBackoffMs);
+    this.storeBackoff = new Backoff(settings.mqtt.reconnectMaxBackoffMs);
   }
 
   start(): void {
@@ -86,13 +88,7 @@ export class FleetSubscriber {
     this.stats.connected = false;
     if (!client) return;
     // DISCONNECT keeps the session (its expiry was set at connect): messages queue until we return.
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => client.end(true, {}, () => resolve()), STOP_WAIT_MS);
-      client.end(false, {}, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await endClient(client, STOP_WAIT_MS);
   }
 
   private connect(): void {
@@ -100,22 +96,12 @@ export class FleetSubscriber {
     const generation = ++this.generation;
     const { mqtt: s, clientId, sessionExpirySeconds } = this.settings;
     const options: IClientOptions = {
+      ...connectionOptions(s),
       protocolVersion: this.protocolVersion,
       clientId,
       // A persistent session. MQTT 3.1.1 has no expiry: the broker keeps it until it is cleaned.
       clean: false,
       ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum: RECEIVE_MAXIMUM } } : {}),
-      keepalive: s.keepaliveSeconds,
-      connectTimeout: s.connectTimeoutMs,
-      // Reconnection is ours: backoff, and a fresh client for each connection.
-      reconnectPeriod: 0,
-      ...(s.username !== undefined ? { username: s.username } : {}),
-      ...(s.password !== undefined ? { password: s.password } : {}),
-      ...(s.tls.ca ? { ca: s.tls.ca } : {}),
-      ...(s.tls.cert ? { cert: s.tls.cert } : {}),
-      ...(s.tls.key ? { key: s.tls.key } : {}),
-      ...(s.tls.serverName ? { servername: s.tls.serverName } : {}),
-      rejectUnauthorized: true,
       customHandleAcks: (topic, message, _packet, done) => this.onMessage(generation, topic, message, done),
     };
     const client = mqtt.connect(s.url, options);
@@ -158,8 +144,7 @@ export class FleetSubscriber {
       if (this.stopped) return;
       if (this.storeFailure) {
         this.storeFailure = false;
-        const delay = jitter(this.storeBackoffMs);
-        this.storeBackoffMs = Math.min(this.settings.mqtt.reconnectMaxBackoffMs, this.storeBackoffMs * 2);
+        const delay = this.storeBackoff.next();
         this.reconnectTimer = setTimeout(() => this.connect(), delay);
         return;
       }
@@ -174,7 +159,7 @@ export class FleetSubscriber {
     const { logger } = this.deps;
     const { mqtt: s, group, clientId } = this.settings;
     this.stats.connected = true;
-    this.backoffMs = FIRST_BACKOFF_MS;
+    this.backoff.reset();
     const outage = this.outage;
     this.outage = undefined;
     logger.info(
@@ -201,7 +186,7 @@ export class FleetSubscriber {
   private onMessage(generation: number, topic: string, payload: Buffer, done: (error: Error | number, code?: number) => void): void {
     const work = this.deps.handle(topic, payload).then(
       (outcome) => {
-        this.storeBackoffMs = FIRST_BACKOFF_MS;
+        this.storeBackoff.reset();
         if (generation === this.generation) done(outcome === 'invalid' ? PAYLOAD_FORMAT_INVALID : 0);
       },
       () => {
@@ -238,15 +223,11 @@ export class FleetSubscriber {
     }
   }
 
-  /** 1 s doubling up to the maximum, with ±20% jitter. */
   private scheduleReconnect(): number {
-    const base = this.backoffMs;
-    this.backoffMs = Math.min(this.settings.mqtt.reconnectMaxBackoffMs, this.backoffMs * 2);
-    const delay = jitter(base);
+    const delay = this.backoff.next();
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
     return delay;
   }
 }
 
-const jitter = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../logger.js';
+import { Backoff, connectionOptions, endClient } from './client.js';
 import { classifyConnectError, type ClassifiedError } from './connect-errors.js';
 import { EVENT_CONTENT_TYPE } from './events.js';
 import type { Outbox } from './outbox.js';
@@ -10,7 +11,6 @@ const MAX_IN_FLIGHT = 1000;
 /** Acknowledged events are deleted in batches: one fsync per batch, not per event. */
 const ACK_FLUSH_MS = 20;
 const ACK_FLUSH_BATCH = 500;
-const FIRST_BACKOFF_MS = 1000;
 /** How long a clean stop waits for the broker to acknowledge the `offline` status. */
 const OFFLINE_ACK_MS = 1500;
 
@@ -51,7 +51,7 @@ export class MqttPublisher {
   private acked: number[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private backoffMs = FIRST_BACKOFF_MS;
+  private readonly backoff: Backoff;
   /** The first failure of an outage is logged; the rest are counted until it ends. */
   private outage: { since: number; attempts: number } | undefined;
   private overflowLogged = false;
@@ -66,6 +66,7 @@ export class MqttPublisher {
     private readonly deps: PublisherDeps,
   ) {
     this.protocolVersion = settings.protocol === '3.1.1' ? 4 : 5;
+    this.backoff = new Backoff(settings.reconnectMaxBackoffMs);
     for (const entry of deps.outbox.retained()) this.retained.set(entry.topic, entry.payload);
   }
 
@@ -128,16 +129,8 @@ export class MqttPublisher {
     this.generation++;
     this.flushAcks();
     this.stats.connected = false;
-    if (client) {
-      // A clean DISCONNECT (so the broker does not send the Will), but never a hang on the way out.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => client.end(true, {}, () => resolve()), OFFLINE_ACK_MS);
-        client.end(false, {}, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    // A clean DISCONNECT, so the broker does not send the Will.
+    if (client) await endClient(client, OFFLINE_ACK_MS);
   }
 
   private connect(): void {
@@ -145,21 +138,11 @@ export class MqttPublisher {
     const generation = ++this.generation;
     const s = this.settings;
     const options: IClientOptions = {
+      ...connectionOptions(s),
       protocolVersion: this.protocolVersion,
       clientId: s.clientId,
       clean: true,
-      keepalive: s.keepaliveSeconds,
-      connectTimeout: s.connectTimeoutMs,
-      // Reconnection is ours (backoff, protocol fallback, a fresh client and outbox cursor).
-      reconnectPeriod: 0,
       will: { topic: this.deps.statusTopic, payload: Buffer.from(this.deps.statusPayload('offline', 'connection lost')), qos: 1, retain: true },
-      ...(s.username !== undefined ? { username: s.username } : {}),
-      ...(s.password !== undefined ? { password: s.password } : {}),
-      ...(s.tls.ca ? { ca: s.tls.ca } : {}),
-      ...(s.tls.cert ? { cert: s.tls.cert } : {}),
-      ...(s.tls.key ? { key: s.tls.key } : {}),
-      ...(s.tls.serverName ? { servername: s.tls.serverName } : {}),
-      rejectUnauthorized: true,
     };
     if (this.protocolVersion === 5 && options.will) options.will.properties = { contentType: 'application/json', payloadFormatIndicator: true };
     const client = mqtt.connect(s.url, options);
@@ -191,7 +174,7 @@ export class MqttPublisher {
     const { logger } = this.deps;
     this.stats.connected = true;
     this.stats.protocolVersion = this.protocolVersion;
-    this.backoffMs = FIRST_BACKOFF_MS;
+    this.backoff.reset();
     const outage = this.outage;
     this.outage = undefined;
     logger.info(
@@ -218,7 +201,7 @@ export class MqttPublisher {
       this.connect();
       return;
     }
-    const delay = this.nextBackoff();
+    const delay = this.backoff.next();
     if (!this.outage) {
       this.outage = { since: this.deps.now(), attempts: 1 };
       logger[wasConnected ? 'warn' : 'error'](
@@ -230,13 +213,6 @@ export class MqttPublisher {
       logger.debug({ reason: failure.reason, retryInMs: delay }, failure.message);
     }
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
-  }
-
-  /** 1 s doubling up to the maximum, with ±20% jitter so a fleet does not reconnect in step. */
-  private nextBackoff(): number {
-    const base = this.backoffMs;
-    this.backoffMs = Math.min(this.settings.reconnectMaxBackoffMs, this.backoffMs * 2);
-    return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
   private retainOptions(): IClientPublishOptions {

@@ -17,7 +17,7 @@
  */
 import { extractFeatures, DAY_MS, type Features, type Signal } from './features.js';
 import { contributions, MODEL, sigmoid, type Model } from './model.js';
-import { applyRules, type Finding } from './rules.js';
+import { applyRules } from './rules.js';
 import type { DiskSample, Evidence, Prediction, RiskLevel } from './types.js';
 
 export const HORIZON_DAYS = 30;

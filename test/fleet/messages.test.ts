@@ -8,8 +8,8 @@ const AT = Date.parse('2026-11-28T18:20:00.000Z');
 
 /** The worked example of docs/events.md: what an agent publishes, word for word. */
 const EXAMPLES = [...readFileSync(repoPath('docs/events.md'), 'utf8').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as Record<string, any>);
-if (EXAMPLES.length !== 3) throw new Error(`docs/events.md: expected 3 JSON examples (status, disk state, event), found ${EXAMPLES.length}`);
-const [STATUS, DISK, EVENT] = EXAMPLES as [Record<string, any>, Record<string, any>, Record<string, any>];
+if (EXAMPLES.length !== 4) throw new Error(`docs/events.md: expected 4 JSON examples (status, disk state, disk event, balance event), found ${EXAMPLES.length}`);
+const [STATUS, DISK, EVENT, BALANCE] = EXAMPLES as [Record<string, any>, Record<string, any>, Record<string, any>, Record<string, any>];
 const DISK_TOPIC = `${ROOT}/db1/disks/wwn-5000cca37fca81a8`;
 const EVENT_TOPIC = `${ROOT}/db1/events/failure_predicted`;
 
@@ -32,7 +32,7 @@ test('topics under the root: status, disks/<slot>, events/<kind>; anything else 
 test('the documented status payload becomes a host status; the Will (no time) too', (t) => {
   t.deepEqual(parse(`${ROOT}/db1/status`, STATUS), {
     kind: 'status',
-    status: { host: 'db1', state: 'online', version: '0.1.0', boot: 1, started: '2026-11-28T18:17:59.028Z', receivedMs: AT },
+    status: { host: 'db1', state: 'online', version: '0.1.0', boot: 1, started: STATUS.started, receivedMs: AT },
   });
   const will = { state: 'offline', host: 'db1', version: '0.1.0', started: STATUS.started, boot: 1, reason: 'connection lost' };
   t.like(parse(`${ROOT}/db1/status`, will), { kind: 'status', status: { state: 'offline', reason: 'connection lost' } });
@@ -51,10 +51,10 @@ test('the documented disk state becomes a disk record, timestamps normalised', (
     protocol: 'ata',
     level: 'degraded',
     predictedLevel: 'degraded',
-    probability: 0.132,
+    probability: DISK.probability,
     horizonDays: 30,
-    replaceBy: '2026-12-08',
-    episodeStarted: '2026-11-28T18:18:00.070Z',
+    replaceBy: DISK.replace_by,
+    episodeStarted: DISK.episode_started,
     lastReading: '2026-11-28T18:18:00.000Z',
     updatedMs: AT,
   });
@@ -67,10 +67,10 @@ test('the documented event becomes a stored event, keyed by source and id', (t) 
   if (parsed.kind !== 'event') return t.fail(parsed.kind);
   t.like(parsed.event, {
     source: 'harbinger://db1',
-    id: '1fe7f563bc3f6781ce291ce306a9e48e',
+    id: EVENT.id,
     type: 'io.harbinger.disk.failure_predicted.v1',
     subject: 'wwn-5000cca37fca81a8',
-    time: '2026-11-28T18:18:00.073Z',
+    time: EVENT.time,
     host: 'db1',
     disk: 'wwn-5000cca37fca81a8',
     receivedMs: AT,
@@ -79,13 +79,7 @@ test('the documented event becomes a stored event, keyed by source and id', (t) 
 });
 
 test('a host event (io.harbinger.host.*) is stored without a disk', (t) => {
-  const balance = {
-    ...EVENT,
-    type: 'io.harbinger.host.balance_changed.v1',
-    subject: 'db1',
-    data: { host: 'db1', state: 'drain', weight: 0, previous_state: 'up', previous_weight: 100, reasons: ['io pressure'], since: '2026-11-28T18:18:00.000Z' },
-  };
-  const parsed = parse(`${ROOT}/db1/events/balance_changed`, balance);
+  const parsed = parse(`${ROOT}/db1/events/balance_changed`, BALANCE);
   if (parsed.kind !== 'event') return t.fail(parsed.kind);
   t.like(parsed.event, { host: 'db1', disk: '', subject: 'db1', type: 'io.harbinger.host.balance_changed.v1' });
   const noDiskInData = parse(EVENT_TOPIC, { ...EVENT, data: { level: 'failing' } });

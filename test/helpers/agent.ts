@@ -3,25 +3,28 @@ import type { ExecutionContext } from 'ava';
 import { repoPath } from './tmp.js';
 import { waitFor } from './tools.js';
 
-export interface RunningAgent {
-  process: ChildProcess;
-  port: number;
+export interface RunningAgent extends HarbingerProcess {
   url: string;
-  /** Log lines so far, parsed. */
-  logs(): Array<Record<string, unknown>>;
-  stderr(): string;
-  /** Resolves with the exit code (or signal name) once the process has exited. */
-  exited: Promise<number | string>;
 }
 
 export const CLI = repoPath('dist/src/cli.js');
 
+export interface HarbingerProcess {
+  process: ChildProcess;
+  /** The port from the process's own "serving …" log line. */
+  port: number;
+  logs(): Array<Record<string, unknown>>;
+  stderr(): string;
+  exited: Promise<number | string>;
+}
+
 /**
- * Starts the built agent (`harbinger run`) on a free port and waits until it serves. The port
- * comes from its own log line (it listens on port 0), so tests never race for ports.
+ * Runs the built CLI (`harbinger <args>`) with only PATH from the environment, and waits for the
+ * log line `listening` that carries the address it bound (it listens on port 0, so tests never
+ * race for ports). Killed at the end of the test.
  */
-export async function startAgent(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<RunningAgent> {
-  const child = spawn(process.execPath, [CLI, 'run', '--web.listen-address', '127.0.0.1:0', ...args], {
+export async function startHarbinger(t: ExecutionContext, args: string[], env: Record<string, string>, listening: string): Promise<HarbingerProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,15 +42,21 @@ export async function startAgent(t: ExecutionContext, args: string[], env: Recor
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   const port = await waitFor(
-    'the agent to listen',
+    `harbinger ${args[0]} to listen`,
     async () => {
-      if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${err}${out}`);
-      const line = logs().find((l) => l.msg === 'serving /metrics, /health and /');
+      if (child.exitCode !== null) throw new Error(`harbinger ${args[0]} exited ${child.exitCode}: ${err}${out}`);
+      const line = logs().find((l) => l.msg === listening);
       return line ? Number(String(line.address).split(':').pop()) : undefined;
     },
-    10_000,
+    15_000,
   );
-  return { process: child, port, url: `http://127.0.0.1:${port}`, logs, stderr: () => err, exited };
+  return { process: child, port, logs, stderr: () => err, exited };
+}
+
+/** Starts the built agent (`harbinger run`) on a free port and waits until it serves. */
+export async function startAgent(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<RunningAgent> {
+  const agent = await startHarbinger(t, ['run', '--web.listen-address', '127.0.0.1:0', ...args], env, 'serving /metrics, /health and /');
+  return { ...agent, url: `http://127.0.0.1:${agent.port}` };
 }
 
 /** Waits until the scheduler has a reading for a collector, so a scrape has data. */

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { captureLogger } from './logger.js';
 import type { PostgresServer } from './postgres.js';
-import { CLI } from './agent.js';
+import { startHarbinger, type HarbingerProcess } from './agent.js';
 import { tempDir } from './tmp.js';
 import { waitFor } from './tools.js';
 import type { FleetStoreSettings } from '../../src/fleet/settings.js';
@@ -37,12 +36,8 @@ export async function openStore(t: ExecutionContext, settings: FleetStoreSetting
   return store;
 }
 
-export interface RunningCollector {
-  process: ChildProcess;
+export interface RunningCollector extends HarbingerProcess {
   url: string;
-  logs(): Array<Record<string, unknown>>;
-  stderr(): string;
-  exited: Promise<number | string>;
 }
 
 /**
@@ -50,38 +45,13 @@ export interface RunningCollector {
  * and waits until it serves and is connected to the broker.
  */
 export async function startCollector(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<RunningCollector> {
-  const child = spawn(process.execPath, [CLI, 'collector', '--fleet.listen-address', '127.0.0.1:0', ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const logs = () =>
-    out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const port = await waitFor(
-    'the collector to listen',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`collector exited ${child.exitCode}: ${err}${out}`);
-      const line = logs().find((l) => l.msg === 'serving the fleet API');
-      return line ? Number(String(line.address).split(':').pop()) : undefined;
-    },
-    15_000,
-  );
-  const url = `http://127.0.0.1:${port}`;
+  const collector = await startHarbinger(t, ['collector', '--fleet.listen-address', '127.0.0.1:0', ...args], env, 'serving the fleet API');
+  const url = `http://127.0.0.1:${collector.port}`;
   await waitFor('the collector to connect to the broker', async () => {
     const health = (await (await fetch(`${url}/health`)).json()) as { mqtt_connected: boolean };
     return health.mqtt_connected ? true : undefined;
   });
-  return { process: child, url, logs, stderr: () => err, exited };
+  return { ...collector, url };
 }
 
 export async function getJson<T = any>(url: string): Promise<T> {

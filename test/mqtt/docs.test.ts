@@ -8,11 +8,12 @@ import { repoPath } from '../helpers/tmp.js';
 test('the worked example in docs/events.md matches the published schemas', (t) => {
   const doc = readFileSync(repoPath('docs/events.md'), 'utf8');
   const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  t.is(blocks.length, 3);
-  const [status, disk, event] = blocks as [string, string, string];
+  t.is(blocks.length, 4);
+  const [status, disk, event, balance] = blocks as [string, string, string, string];
   t.deepEqual(schemaProblems('harbinger/v1/db1/status', status), []);
   t.deepEqual(schemaProblems('harbinger/v1/db1/disks/wwn-5000cca37fca81a8', disk), []);
   t.deepEqual(schemaProblems('harbinger/v1/db1/events/failure_predicted', event), []);
+  t.deepEqual(schemaProblems('harbinger/v1/db1/events/balance_changed', balance), []);
 });
 
 test('the schemas reject what they should: an unknown level, a missing reason on cleared, a bad id', (t) => {
