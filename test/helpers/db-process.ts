@@ -1,3 +1,4 @@
+import type { ExecutionContext } from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
@@ -169,4 +170,24 @@ export async function startAll<T extends { destroy(): Promise<void> }>(starts: R
     throw failed.reason;
   }
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+interface Destroyable {
+  destroy(): Promise<void>;
+}
+
+/** A server for one test file: started on first use, destroyed when the file's tests end. */
+export function sharedServer<S extends Destroyable>(test: { after: { always: (fn: () => Promise<void>) => void } }, start: () => Promise<S>): () => Promise<S> {
+  let server: Promise<S> | undefined;
+  test.after.always(async () => {
+    if (server) await (await server.catch(() => undefined))?.destroy();
+  });
+  return () => (server ??= start());
+}
+
+/** A server for one test, destroyed at its end. */
+export async function serverForTest<S extends Destroyable>(t: ExecutionContext, start: () => Promise<S>): Promise<S> {
+  const server = await start();
+  t.teardown(() => server.destroy());
+  return server;
 }

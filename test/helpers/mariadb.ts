@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { findProgram, giveToServer, runAsServerUser, serverDir, ServerProcess } from './db-process.js';
@@ -106,22 +105,6 @@ export async function startMariadb(options: MariadbOptions = {}): Promise<Mariad
     await remove();
     throw err;
   }
-}
-
-/** A server for one test file: started once, destroyed when the file's tests end. */
-export function sharedMariadb(test: { after: { always: (fn: () => Promise<void>) => void } }, options?: MariadbOptions): () => Promise<MariadbServer> {
-  let server: Promise<MariadbServer> | undefined;
-  test.after.always(async () => {
-    if (server) await (await server.catch(() => undefined))?.destroy();
-  });
-  return () => (server ??= startMariadb(options));
-}
-
-/** A server for one test, destroyed at its end. */
-export async function mariadbServer(t: ExecutionContext, options?: MariadbOptions): Promise<MariadbServer> {
-  const server = await startMariadb(options);
-  t.teardown(() => server.destroy());
-  return server;
 }
 
 /** Connections a user has open right now (excluding the asking session). */

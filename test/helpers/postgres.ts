@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import pg from 'pg';
-import { findProgram, giveToServer, postgresBinDirs, runAsServerUser, serverDir, ServerProcess } from './db-process.js';
+import { findProgram, giveToServer, postgresBinDirs, runAsServerUser, serverDir, serverForTest, ServerProcess, sharedServer } from './db-process.js';
 import { freePort } from './tools.js';
 
 export const PG_ADMIN_PASSWORD = 'pg-admin-password-7f3a';
@@ -141,18 +141,12 @@ export async function startReplica(primary: PostgresServer, options: PostgresOpt
 
 /** A server for one test file: started once, destroyed when the file's tests end. */
 export function sharedPostgres(test: { after: { always: (fn: () => Promise<void>) => void } }, options?: PostgresOptions): () => Promise<PostgresServer> {
-  let server: Promise<PostgresServer> | undefined;
-  test.after.always(async () => {
-    if (server) await (await server.catch(() => undefined))?.destroy();
-  });
-  return () => (server ??= startPostgres(options));
+  return sharedServer(test, () => startPostgres(options));
 }
 
 /** A server for one test, destroyed at its end. */
-export async function postgresServer(t: ExecutionContext, options?: PostgresOptions): Promise<PostgresServer> {
-  const server = await startPostgres(options);
-  t.teardown(() => server.destroy());
-  return server;
+export function postgresServer(t: ExecutionContext, options?: PostgresOptions): Promise<PostgresServer> {
+  return serverForTest(t, () => startPostgres(options));
 }
 
 /** The connections a role has open right now, by backend (excluding the asking session). */
