@@ -101,7 +101,7 @@ test('the launcher gives the collector no V8 memory flags (only `run` gets them)
   t.deepEqual(collector.stdout.trim().split('\n').slice(1), ['collector', '--config', '/etc/harbinger/harbinger.yml']);
   t.regex(collector.stdout.split('\n')[0]!, /\/dist\/src\/cli\.js$/);
   const agent = await run(LAUNCHER, ['run'], env);
-  t.deepEqual(agent.stdout.trim().split('\n').slice(0, 2), ['--lite-mode', '--max-semi-space-size=1']);
+  t.deepEqual(agent.stdout.trim().split('\n').slice(0, 3), ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1']);
 });
 
 /** The commented examples of systemd/harbinger-collector.default, as systemd would read them uncommented. */

@@ -110,7 +110,7 @@ test('install.sh installs into DESTDIR, again without harm, and uninstalls keepi
     t.truthy((await stat(wrapper)).mode & 0o111, 'the wrapper is executable');
     const launcher = await readFile(wrapper, 'utf8');
     t.regex(launcher, /^node=\$\{HARBINGER_NODE:-\/[^}]*node\}$/m, 'pinned to the node found at install time');
-    t.regex(launcher, /^  exec "\$node" --lite-mode --max-semi-space-size=1 "\$cli" "\$@"$/m, 'the daemon gets its memory flags');
+    t.regex(launcher, /^  exec "\$node" --lite-mode --no-expose-wasm --max-semi-space-size=1 "\$cli" "\$@"$/m, 'the daemon gets its memory flags');
     t.true(await exists(join(lib, 'dist/src/cli.js')));
     t.false(await exists(join(lib, 'dist/test')), 'compiled tests are not installed');
     t.true(await exists(join(lib, 'package.json')), 'package.json (the version) is installed');

@@ -31,10 +31,19 @@ export function classifyConnectError(err: Error & { code?: unknown }, url: strin
     return { reason: 'refused', message: `the broker at ${url} refused the connection: ${err.message}`, unsupportedProtocol: false };
   }
   const text = typeof code === 'string' ? code : '';
+  const detail = err.message.trim();
+  // TLS alerts sent by the broker: it did not accept this client's certificate (or got none).
+  if (/alert (certificate required|bad certificate|unknown ca|certificate unknown|handshake failure)/i.test(detail)) {
+    return {
+      reason: 'tls',
+      message: `the broker at ${url} did not accept a client certificate (${detail.split('\n')[0]}): set mqtt.tls.cert and mqtt.tls.key to a certificate signed by a CA the broker trusts`,
+      unsupportedProtocol: false,
+    };
+  }
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME|ERR_OSSL/.test(text) || /certificate|tls|ssl/i.test(err.message)) {
     return {
       reason: 'tls',
-      message: `TLS with the broker at ${url} failed (${err.message}): check mqtt.tls.ca and that the broker's certificate names the host (or set mqtt.tls.server_name)`,
+      message: `TLS with the broker at ${url} failed (${detail}): check mqtt.tls.ca and that the broker's certificate names the host (or set mqtt.tls.server_name)`,
       unsupportedProtocol: false,
     };
   }

@@ -170,8 +170,12 @@ test.serial('as systemd runs it: the launcher (bin/harbinger, node --lite-mode) 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let err = '';
   child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => {
+    out += d;
+    err += d;
+  });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -187,6 +191,7 @@ test.serial('as systemd runs it: the launcher (bin/harbinger, node --lite-mode) 
   t.is(body.status, 'ok');
   await new Promise((r) => setTimeout(r, 1500)); // a few more rounds: still alive
   t.is(child.exitCode, null, out);
+  t.is(err, '', 'nothing on stderr (node warns about its flags there when they conflict)');
 });
 
 test.serial('SIGHUP reconnects with the new configuration without leaking the old connection; SIGTERM closes it', async (t) => {

@@ -146,3 +146,25 @@ test('MQTT over WebSockets (ws://): connects and delivers', async (t) => {
   t.is(event.json.source, 'harbinger://db1');
   t.deepEqual(sub.invalid, []);
 });
+
+test('a broker that requires client certificates: the agent presents mqtt.tls.cert and key; without them it is refused', async (t) => {
+  const certs = await pki(t);
+  const broker = await startMosquitto(t, {
+    tls: { ca: join(certs.dir, 'ca.crt'), cert: join(certs.dir, 'server.crt'), key: join(certs.dir, 'server.key') },
+    extra: 'require_certificate true',
+  });
+  const ca = join(certs.dir, 'ca.crt');
+  const withCert = await startService(
+    t,
+    await mqttSettings({ HARBINGER_MQTT_URL: broker.url, HARBINGER_MQTT_TLS_CA: ca, HARBINGER_MQTT_TLS_CERT: join(certs.dir, 'client.crt'), HARBINGER_MQTT_TLS_KEY: join(certs.dir, 'client.key') }),
+  );
+  await connected(withCert);
+  const without = await startService(t, await mqttSettings({ HARBINGER_MQTT_URL: broker.url, HARBINGER_MQTT_HOST: 'db2', HARBINGER_MQTT_TLS_CA: ca }));
+  await sleep(1500);
+  t.false(without.service.status().connected);
+  t.is(without.service.status().connectErrors.auth ?? 0, 0, 'not a password problem');
+  t.true(withCert.service.status().connected);
+  t.true((without.service.status().connectErrors.tls ?? 0) >= 1);
+  const line = without.logs().find((l) => Number(l.level) >= 40);
+  t.regex(String(line?.msg), /did not accept a client certificate .*set mqtt\.tls\.cert and mqtt\.tls\.key/);
+});
