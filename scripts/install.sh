@@ -318,7 +318,8 @@ install -m 0644 "$SRC/systemd/harbinger.service" "$UNIT_DIR/$UNIT"
 install -m 0644 "$SRC/systemd/harbinger-collector.service" "$UNIT_DIR/$CUNIT"
 
 # --- check the configuration as the service will see it -----------------------
-# check_config DEFAULTS OPTS_VAR [NAME=VALUE...]: `harbinger check-config` with
+# check_config DEFAULTS OPTS_VAR MODE [NAME=VALUE...]: `harbinger check-config`
+# (MODE `agent` or `collector`: what it checks the configuration for) with
 # the same file, environment and flags as the unit, and (on a real install) as
 # user harbinger, so that an unreadable file shows up now: a clean environment
 # plus NAME=VALUE (the unit's Environment=), then DEFAULTS (its EnvironmentFile=,
@@ -326,20 +327,20 @@ install -m 0644 "$SRC/systemd/harbinger-collector.service" "$UNIT_DIR/$CUNIT"
 # harbinger, from / like the service, with $OPTS_VAR split into words (not
 # globbed, as systemd does not).
 check_config() {
-  local defaults="$1" opts_var="$2"
-  shift 2
+  local defaults="$1" opts_var="$2" mode="$3"
+  shift 3
   local as_user=()
   if [ -z "$destdir" ] && command -v runuser >/dev/null 2>&1; then as_user=(runuser -u harbinger --); fi
   # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
   env -i "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@" bash -c '
     set -a; . "$1"; set +a; set -f; opts="${!2:-}"; shift 2; cd /
     exec "$@" $opts' check "$defaults" "$opts_var" \
-    "${as_user[@]}" "$node_bin" "$LIB/dist/src/cli.js" check-config --config "$CONFIG"
+    "${as_user[@]}" "$node_bin" "$LIB/dist/src/cli.js" check-config --for "$mode" --config "$CONFIG"
 }
 
 config_ok=0
 if [ "$have_config" = 1 ]; then
-  if check_config "$DEFAULTS" HARBINGER_OPTS; then
+  if check_config "$DEFAULTS" HARBINGER_OPTS agent; then
     config_ok=1
   else
     warn "/etc/harbinger/harbinger.yml (with /etc/default/harbinger) is invalid, see above: fix it, check it with \`harbinger check-config --config /etc/harbinger/harbinger.yml\`, then run \`systemctl restart $UNIT\`"
@@ -352,7 +353,7 @@ collector_active=0
 if [ "$use_systemd" = 1 ] && systemctl is-active --quiet "$CUNIT"; then collector_active=1; fi
 collector_config_ok=0
 if [ "$have_config" = 1 ] && { [ "$collector" = 1 ] || [ "$collector_active" = 1 ]; }; then
-  if check_config "$CDEFAULTS" HARBINGER_COLLECTOR_OPTS "$CSTATE_ENV"; then
+  if check_config "$CDEFAULTS" HARBINGER_COLLECTOR_OPTS collector "$CSTATE_ENV"; then
     collector_config_ok=1
   else
     warn "/etc/harbinger/harbinger.yml (with /etc/default/harbinger-collector) is invalid for the collector, see above: fix it, then run \`systemctl restart $CUNIT\`"

@@ -100,8 +100,16 @@ async function main(): Promise<void> {
       .command(
         'check-config',
         'validate the configuration (file, env, flags) and exit: 0 valid, 78 invalid',
-        () => {},
+        (y) => y.option('for', { choices: ['agent', 'collector'], default: 'agent', describe: 'the command it is for: `harbinger run` or `harbinger collector` (a broker URL, its web config)' }),
         async (argv) => {
+          if (argv.for === 'collector') {
+            const { loadFleetRuntime } = await import('./fleet/runtime.js');
+            const { config } = await loadFleetRuntime({ collectors: COLLECTORS, configFile: argv.config as string | undefined, flags: configFlags(argv), env: process.env }).catch(
+              reportConfigError,
+            );
+            process.stdout.write(`configuration is valid for the collector (${config.file ?? 'no file: defaults, env and flags'})\n`);
+            return;
+          }
           const { config } = await loadRuntimeConfig({
             collectors: COLLECTORS,
             configFile: argv.config as string | undefined,

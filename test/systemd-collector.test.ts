@@ -204,15 +204,20 @@ test('install.sh installs the collector unit into DESTDIR without enabling it; -
 
   // The unit is replaced on every install; the environment file is the sysadmin's.
   await writeFile(unit, '# edited in place\n');
-  await writeFile(defaults, 'HARBINGER_COLLECTOR_OPTS="--log.level=debug"\nHARBINGER_FLEET_LISTEN_ADDRESS=127.0.0.1:10191\n');
+  // The example config has no broker: the collector's check refuses it, and says what to set.
+  const noBroker = await run('bash', [INSTALL, '--collector'], env);
+  t.not(noBroker.code, 0);
+  t.regex(noBroker.stderr, /harbinger collector needs a broker: set mqtt\.url/);
+  const edited = 'HARBINGER_COLLECTOR_OPTS="--log.level=debug"\nHARBINGER_FLEET_LISTEN_ADDRESS=127.0.0.1:10191\nHARBINGER_MQTT_URL=mqtt://broker.example:1883\n';
+  await writeFile(defaults, edited);
   const again = await install('--collector');
   t.regex(again.stdout, /kept existing \/etc\/default\/harbinger-collector/);
   t.is(await readFile(unit, 'utf8'), await readFile(UNIT, 'utf8'));
-  t.is(await readFile(defaults, 'utf8'), 'HARBINGER_COLLECTOR_OPTS="--log.level=debug"\nHARBINGER_FLEET_LISTEN_ADDRESS=127.0.0.1:10191\n');
+  t.is(await readFile(defaults, 'utf8'), edited);
   t.regex(again.stdout, /systemctl enable --now harbinger-collector/);
 
   // --collector checks the configuration as the collector's unit sees it: its options are refused.
-  await writeFile(defaults, 'HARBINGER_COLLECTOR_OPTS="--fleet.no-such-setting=1"\n');
+  await writeFile(defaults, 'HARBINGER_COLLECTOR_OPTS="--fleet.no-such-setting=1"\nHARBINGER_MQTT_URL=mqtt://broker.example:1883\n');
   const invalid = await run('bash', [INSTALL, '--collector'], env);
   t.not(invalid.code, 0, 'an invalid collector configuration fails an install with --collector');
   t.regex(invalid.stderr, /invalid for the collector/);

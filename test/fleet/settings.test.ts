@@ -87,4 +87,15 @@ test('harbinger collector refuses to start without a broker, or with an unreadab
   const badWeb = await collector('--mqtt.url', 'mqtt://127.0.0.1:1', '--fleet.web-config-file', '/nonexistent/web.yml');
   t.is(badWeb?.code, 78);
   t.regex(badWeb!.stderr, /\/nonexistent\/web\.yml/);
+  // check-config --for collector catches the same before a service is started.
+  const check = (...args: string[]) =>
+    run(process.execPath, [CLI, 'check-config', '--config', '/dev/null', ...args], { timeout: 10_000 }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+  t.is((await check()).code, 0, 'the agent needs no broker');
+  const forCollector = await check('--for', 'collector');
+  t.is(forCollector.code, 78);
+  t.regex(forCollector.stderr, /mqtt\.url: harbinger collector needs a broker/);
+  t.regex((await check('--for', 'collector', '--mqtt.url', 'mqtt://127.0.0.1:1')).stdout, /configuration is valid for the collector/);
 });
