@@ -14,7 +14,7 @@ import { PredictionService, type PredictionsReading } from './predict/service.js
 import { createRegistry, type ReloadStatus } from './metrics/registry.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import { registerMqttMetrics } from './mqtt/metrics.js';
-import { MqttService } from './mqtt/service.js';
+import type { MqttService } from './mqtt/service.js';
 import type { MqttSettings } from './mqtt/settings.js';
 import { Scheduler } from './scheduler.js';
 import { PREDICTIONS, State } from './state.js';
@@ -83,7 +83,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.openHistory();
-    this.startMqtt(this.runtime.config.mqtt);
+    await this.startMqtt(this.runtime.config.mqtt);
     this.startScheduler();
     await this.startHttp();
     await this.balancer.start();
@@ -147,7 +147,7 @@ export class Daemon {
     await this.scheduler?.stop();
     if (JSON.stringify(previous.config.mqtt) !== JSON.stringify(next.config.mqtt)) {
       await this.mqtt?.stop();
-      this.startMqtt(next.config.mqtt);
+      await this.startMqtt(next.config.mqtt);
     }
     this.startScheduler();
     try {
@@ -211,10 +211,14 @@ export class Daemon {
     });
   }
 
-  /** MQTT is off without a broker URL; with one, the outbox opens now and the connection in the background. */
-  private startMqtt(settings: MqttSettings | undefined): void {
+  /**
+   * MQTT is off without a broker URL, and its libraries are not even loaded (about 10 MiB of
+   * resident memory); with one, the outbox opens now and the connection in the background.
+   */
+  private async startMqtt(settings: MqttSettings | undefined): Promise<void> {
     this.mqtt = undefined;
     if (!settings) return;
+    const { MqttService } = await import('./mqtt/service.js');
     const mqtt = new MqttService(settings, {
       logger: this.deps.logger.child({ component: 'mqtt' }),
       version: this.deps.version,
