@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startCollection } from './collection.js';
+import type { DbReading } from './collectors/db/index.js';
 import type { PressureReading } from './collectors/pressure/index.js';
 import type { SmartReading } from './collectors/smart/collector.js';
 import { deviceLabel } from './collectors/smart/metrics.js';
@@ -19,6 +20,8 @@ export interface CheckReport {
   devicesWithoutData: Array<{ device: string; reason: string; message: string }>;
   collectorErrors: Record<string, string>;
   pressure?: { cpu?: number; memory?: number; io?: number; load1: number; memoryAvailableBytes?: number; memoryTotalBytes?: number };
+  /** One probe of each configured database; they do not change the exit code, which is about disks. */
+  databases: Array<{ target: string; driver: string; up: boolean; latencySeconds?: number; error?: { reason: string; message: string } }>;
 }
 
 /**
@@ -54,7 +57,15 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
   const worst = Math.max(0, ...disks.map((d) => rank[d.level]));
   const status = collectorErrors.smart ? 'unknown' : worst === 2 ? 'failing' : worst === 1 ? 'degraded' : 'ok';
   const pressure = readings.pressure as PressureReading | undefined;
+  const databases = ((readings.db as DbReading | undefined)?.targets ?? []).map((t) => ({
+    target: t.name,
+    driver: t.driver,
+    up: t.up === true,
+    ...(t.lastLatencySeconds !== undefined ? { latencySeconds: t.lastLatencySeconds } : {}),
+    ...(t.lastError ? { error: { reason: t.lastError.reason, message: t.lastError.message } } : {}),
+  }));
   return {
+    databases,
     status,
     disks: disks.sort((a, b) => b.probability - a.probability),
     devicesWithoutData: (smart?.devices ?? [])
@@ -106,6 +117,11 @@ export function formatCheck(report: CheckReport): string {
   if (p) {
     const mem = p.memoryAvailableBytes !== undefined && p.memoryTotalBytes ? `, memory available ${pct(p.memoryAvailableBytes / p.memoryTotalBytes)}` : '';
     lines.push('', `pressure (share of the last minute some task waited): cpu ${pct(p.cpu)}, memory ${pct(p.memory)}, io ${pct(p.io)}; load1 ${p.load1}${mem}`);
+  }
+  if (report.databases.length > 0) lines.push('');
+  for (const d of report.databases) {
+    const state = d.up ? `up, probe ${((d.latencySeconds ?? 0) * 1000).toFixed(1)} ms` : `DOWN (${d.error?.reason ?? 'no answer'}): ${d.error?.message ?? ''}`;
+    lines.push(`database ${d.target} (${d.driver}): ${state}`);
   }
   lines.push('', `status: ${report.status.toUpperCase()}`);
   return `${lines.join('\n')}\n`;

@@ -229,3 +229,29 @@ test.serial('SIGHUP reconnects with the new configuration without leaking the ol
   });
   t.pass();
 });
+
+test.serial('harbinger check probes each database once and reports it, without changing the disk verdict', async (t) => {
+  const targets = [...targetsOf(t.context), { name: 'gone', driver: 'postgres', host: '127.0.0.1', port: 1, password_env: 'E2E_PG_PASSWORD' }];
+  const file = await writeTemp(t, 'harbinger.yml', `collector:\n  smart: {enabled: false}\n  host: {enabled: false}\n  pressure: {enabled: false}\n  db:\n    targets: ${JSON.stringify(targets)}\n`);
+  const check = (json: boolean) =>
+    new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, [repoPath('dist/src/cli.js'), 'check', '--config', file, ...(json ? ['--json'] : [])], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...passwords } }, (err, stdout) =>
+        resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
+      );
+    });
+  const text = await check(false);
+  t.regex(text.stdout, /^database pg \(postgres\): up, probe \d+\.\d ms$/m);
+  t.regex(text.stdout, /^database maria \(mysql\): up, probe \d+\.\d ms$/m);
+  t.regex(text.stdout, /^database gone \(postgres\): DOWN \(connect\): /m);
+  t.is(text.code, 0, 'the exit code is the disks’ verdict (none here)');
+  const report = JSON.parse((await check(true)).stdout) as { databases: Array<{ target: string; up: boolean; latencySeconds?: number }> };
+  t.deepEqual(
+    report.databases.map((d) => [d.target, d.up]),
+    [
+      ['pg', true],
+      ['maria', true],
+      ['gone', false],
+    ],
+  );
+  t.true(report.databases[0]!.latencySeconds! > 0);
+});
