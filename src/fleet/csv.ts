@@ -17,10 +17,13 @@ export const MAINTENANCE_CSV_COLUMNS = [
 
 /**
  * One RFC 4180 field: quoted when it holds a comma, a double quote, CR or LF (or starts or ends
- * with a space, which some readers trim), with inner double quotes doubled.
+ * with a space, which some readers trim), with inner double quotes doubled. Text that a
+ * spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe: the fields come
+ * from agents, and the file is opened by people.
  */
 export function csvField(value: string | number | undefined | null): string {
-  const text = value === undefined || value === null ? '' : String(value);
+  let text = value === undefined || value === null ? '' : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

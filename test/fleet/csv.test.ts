@@ -59,6 +59,15 @@ test('fields are quoted only when they must be, with quotes doubled', (t) => {
   t.is(toCsv(['a', 'b'], [['1', 'x,y']]), 'a,b\r\n1,"x,y"\r\n');
 });
 
+test('text a spreadsheet would run as a formula is defused; numbers are left alone', (t) => {
+  t.is(csvField('=HYPERLINK("http://evil")'), `"'=HYPERLINK(""http://evil"")"`);
+  t.is(csvField('+1+1'), "'+1+1");
+  t.is(csvField('-2'), "'-2");
+  t.is(csvField('@SUM(A1)'), "'@SUM(A1)");
+  t.is(csvField(-0.5), '-0.5');
+  t.is(csvField('WDC WD30EFRX'), 'WDC WD30EFRX');
+});
+
 test('the maintenance CSV: a header row, then one record per disk in schedule order; awkward values read back intact', (t) => {
   const awkward = diskRecord('db1', 'sdb', 'failing', {
     model: 'ACME "Fast", 2TB',
