@@ -1,20 +1,8 @@
 import test from 'ava';
-import { COLLECTORS } from '../../src/collectors/index.js';
-import { loadConfig } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { load, problems } from '../helpers/config.js';
 import { repoPath, writeTemp } from '../helpers/tmp.js';
 
-const load = (input: { configFile?: string; flags?: Record<string, unknown>; env?: Record<string, string> }) =>
-  loadConfig({ collectors: COLLECTORS, env: {}, ...input });
 
-async function problems(promise: Promise<unknown>): Promise<string[]> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`);
-  return err.problems.map(formatProblem);
-}
 
 test('defaults apply when nothing is set', async (t) => {
   const config = await load({ configFile: await writeTemp(t, 'h.yml', '') });

@@ -4,21 +4,13 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
 import { CLI } from '../helpers/agent.js';
+import { problems } from '../helpers/config.js';
 import { writeTemp } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
 const load = (flags: Record<string, unknown> = {}, env: Record<string, string> = {}) => loadConfig({ collectors: COLLECTORS, flags, env: { HARBINGER_CONFIG: '/dev/null', ...env } });
 
-async function problems(promise: Promise<unknown>): Promise<string[]> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`);
-  return err.problems.map(formatProblem);
-}
 
 test('defaults: port 10191, SQLite in the state directory, a stable client id from the hostname', async (t) => {
   const config = await load();

@@ -1,21 +1,9 @@
 import test from 'ava';
 import { resolveOptions } from '../../../src/collectors/db/options.js';
-import { COLLECTORS } from '../../../src/collectors/index.js';
-import { loadConfig } from '../../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../../src/config/problems.js';
+import { load, problems } from '../../helpers/config.js';
 import { writeTemp } from '../../helpers/tmp.js';
 
-const load = (input: { configFile?: string; flags?: Record<string, unknown>; env?: Record<string, string> }) =>
-  loadConfig({ collectors: COLLECTORS, env: {}, ...input });
 
-async function problems(promise: Promise<unknown>): Promise<string[]> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`);
-  return err.problems.map(formatProblem);
-}
 
 test('defaults: on, every 15 s, no targets (nothing to do until one is listed)', async (t) => {
   const config = await load({ configFile: await writeTemp(t, 'h.yml', '') });
