@@ -15,7 +15,8 @@ const KINDS: Record<string, string> = {
 /** One event as two or three lines a person reads in a terminal. */
 export function describeEvent(event: EventLike): string {
   const kind = /\.([a-z_]+)\.v\d+$/.exec(event.type ?? '')?.[1] ?? event.type ?? 'event';
-  const time = (event.time ?? '').slice(11, 19);
+  // The terminal's own time zone: the demo is watched by a person, not parsed.
+  const time = event.time ? new Date(event.time).toTimeString().slice(0, 8) : '';
   const host = (event.source ?? '').replace('harbinger://', '');
   const d = event.data ?? {};
   let head: string;
