@@ -67,10 +67,11 @@ export class MqttPublisher {
   ) {
     this.protocolVersion = settings.protocol === '3.1.1' ? 4 : 5;
     this.backoff = new Backoff(settings.reconnectMaxBackoffMs);
-    for (const entry of deps.outbox.retained()) this.retained.set(entry.topic, entry.payload);
   }
 
+  /** Picks up what the broker should retain (saved by the last run), then connects. */
   start(): void {
+    for (const entry of this.deps.outbox.retained()) if (!this.retained.has(entry.topic)) this.retained.set(entry.topic, entry.payload);
     this.connect();
   }
 

@@ -25,21 +25,27 @@ export interface MqttStatus extends PublisherStats {
  * disk, and events when a disk's announced level changes, through the durable outbox.
  */
 export class MqttService {
-  private readonly outbox: Outbox;
-  private readonly volatile: boolean;
-  private readonly publisher: MqttPublisher;
-  private readonly tracks: Map<string, DiskTrack>;
-  private readonly boot: number;
+  /** Opened by start(): the outbox and what it holds, and the connection. */
+  private running: { outbox: Outbox; volatile: boolean; publisher: MqttPublisher; tracks: Map<string, DiskTrack> } | undefined;
+  /** This start's number (status messages carry it, the clean offline too, after stop() began). */
+  private boot = 0;
   /** Each disk's retained payload without its reading time: republished only when this changes. */
   private readonly stateKeys = new Map<string, string>();
 
   constructor(
     private readonly settings: MqttSettings,
     private readonly deps: MqttServiceDeps,
-  ) {
+  ) {}
+
+  /**
+   * Opens the outbox in the state directory (or in memory, with a warning, when that cannot be
+   * used), counts this start, and connects in the background.
+   */
+  start(): void {
+    const { deps, settings } = this;
     let volatile = false;
     let outbox: Outbox | undefined;
-    let boot = 0;
+    let boot: number;
     try {
       outbox = Outbox.open(deps.stateDir, settings.outboxMaxEvents);
       boot = outbox.nextBoot();
@@ -50,33 +56,33 @@ export class MqttService {
       boot = outbox.nextBoot();
       volatile = true;
     }
-    this.outbox = outbox;
-    this.volatile = volatile;
-    this.tracks = outbox.tracks();
-    this.boot = boot;
-    this.publisher = new MqttPublisher(settings, {
+    const publisher = new MqttPublisher(settings, {
       outbox,
       logger: deps.logger,
       statusTopic: this.topic('status'),
       statusPayload: (state, reason) => this.statusPayload(state, reason),
       now: deps.now,
     });
-  }
-
-  start(): void {
-    this.publisher.start();
+    this.boot = boot;
+    this.running = { outbox, volatile, publisher, tracks: outbox.tracks() };
+    publisher.start();
   }
 
   async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    if (!running) return;
     try {
-      await this.publisher.stop();
+      await running.publisher.stop();
     } finally {
-      this.outbox.close();
+      running.outbox.close();
     }
   }
 
-  status(): MqttStatus {
-    return { ...this.publisher.stats, outboxDepth: this.publisher.depth(), outboxVolatile: this.volatile };
+  status(): MqttStatus | undefined {
+    const running = this.running;
+    if (!running) return undefined;
+    return { ...running.publisher.stats, outboxDepth: running.publisher.depth(), outboxVolatile: running.volatile };
   }
 
   /**
@@ -85,40 +91,45 @@ export class MqttService {
    * next time, so no announcement is lost and none is made twice.
    */
   onPredictions(reading: PredictionsReading): void {
+    const running = this.running;
+    if (!running) return;
+    const { outbox, publisher, tracks } = running;
     const now = this.deps.now();
-    const result = trackDisks(this.tracks, reading.disks, now, this.settings.settleMs);
+    const result = trackDisks(tracks, reading.disks, now, this.settings.settleMs);
     const events = result.decisions.map((d) => this.diskEvent(d));
     try {
-      const { dropped } = this.outbox.add(events, result.changed, result.removed.map((t) => t.disk));
-      this.publisher.noteDropped(dropped);
+      const { dropped } = outbox.add(events, result.changed, result.removed.map((t) => t.disk));
+      publisher.noteDropped(dropped);
     } catch (err) {
       this.deps.logger.error({ err, events: events.length }, 'cannot write MQTT events to the outbox (is the state directory full?); they are decided again at the next reading');
       return;
     }
-    for (const track of result.changed) this.tracks.set(track.disk, track);
+    for (const track of result.changed) tracks.set(track.disk, track);
     for (const track of result.removed) {
-      this.tracks.delete(track.disk);
+      tracks.delete(track.disk);
       this.stateKeys.delete(track.disk);
-      this.publisher.setRetained(this.diskTopic(track.disk), '', true);
+      publisher.setRetained(this.diskTopic(track.disk), '', true);
     }
     for (const d of result.decisions) {
       this.deps.logger.info({ disk: d.disk, kind: d.kind, level: d.level, previousLevel: d.previousLevel, ...(d.reason ? { reason: d.reason } : {}) }, 'disk event queued for MQTT');
     }
-    for (const p of reading.disks) this.publishDiskState(p);
-    if (events.length > 0) this.publisher.kick();
+    for (const p of reading.disks) this.publishDiskState(publisher, tracks.get(p.disk), p);
+    if (events.length > 0) publisher.kick();
   }
 
   /** A host-level event (the load-balancer decision changed), through the same outbox. */
   publishHostEvent(kind: string, identity: readonly (string | number)[], data: Record<string, unknown>): void {
+    const running = this.running;
+    if (!running) return;
     const host = this.settings.host;
     const event = buildEvent(this.settings.topicRoot, { kind, scope: 'host', host, subject: host, identity, timeMs: this.deps.now(), data: { host, ...data } });
     try {
-      this.publisher.noteDropped(this.outbox.add([event]).dropped);
+      running.publisher.noteDropped(running.outbox.add([event]).dropped);
     } catch (err) {
       this.deps.logger.error({ err, kind }, 'cannot write an MQTT event to the outbox (is the state directory full?)');
       return;
     }
-    this.publisher.kick();
+    running.publisher.kick();
   }
 
   private topic(suffix: string): string {
@@ -142,8 +153,7 @@ export class MqttService {
     });
   }
 
-  private publishDiskState(p: DiskPrediction): void {
-    const track = this.tracks.get(p.disk);
+  private publishDiskState(publisher: MqttPublisher, track: DiskTrack | undefined, p: DiskPrediction): void {
     const state = {
       host: this.settings.host,
       disk: p.disk,
@@ -164,8 +174,8 @@ export class MqttService {
     const changed = this.stateKeys.get(p.disk) !== key;
     this.stateKeys.set(p.disk, key);
     // Unchanged state is not re-sent each round, but the newest reading time is what a reconnect sends.
-    if (changed) this.publisher.setRetained(this.diskTopic(p.disk), payload, true);
-    else this.publisher.refreshRetained(this.diskTopic(p.disk), payload);
+    if (changed) publisher.setRetained(this.diskTopic(p.disk), payload, true);
+    else publisher.refreshRetained(this.diskTopic(p.disk), payload);
   }
 
   private diskEvent(d: DiskEventDecision): OutgoingEvent {

@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { MqttService } from '../../src/mqtt/service.js';
+import { MqttService, type MqttStatus } from '../../src/mqtt/service.js';
 import type { MqttSettings } from '../../src/mqtt/settings.js';
 import type { RiskLevel } from '../../src/predict/types.js';
 import { captureLogger } from './logger.js';
@@ -18,6 +18,8 @@ export async function mqttSettings(env: Record<string, string>): Promise<MqttSet
 
 export interface ServiceUnderTest {
   service: MqttService;
+  /** The service's status (it is started, so there is one). */
+  status(): MqttStatus;
   stateDir: string;
   logs: () => Array<Record<string, unknown>>;
   /** One prediction round: every disk at the given level, read at `atMs`. */
@@ -33,6 +35,11 @@ export async function startService(t: ExecutionContext, settings: MqttSettings, 
   t.teardown(() => service.stop());
   return {
     service,
+    status() {
+      const status = service.status();
+      if (!status) throw new Error('the MQTT service is not running');
+      return status;
+    },
     stateDir: dir,
     logs: lines,
     round(levels, atMs) {
@@ -43,10 +50,10 @@ export async function startService(t: ExecutionContext, settings: MqttSettings, 
 }
 
 export const connected = (s: ServiceUnderTest, timeoutMs = 10_000) =>
-  waitFor('the MQTT connection', async () => (s.service.status().connected ? true : undefined), timeoutMs);
+  waitFor('the MQTT connection', async () => (s.status().connected ? true : undefined), timeoutMs);
 
 export const disconnected = (s: ServiceUnderTest) =>
-  waitFor('the MQTT connection to drop', async () => (s.service.status().connected ? undefined : true));
+  waitFor('the MQTT connection to drop', async () => (s.status().connected ? undefined : true));
 
 /** `n` disk names: d000, d001, … */
 export const diskNames = (n: number) => Array.from({ length: n }, (_, i) => `d${String(i).padStart(3, '0')}`);

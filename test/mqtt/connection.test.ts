@@ -43,8 +43,8 @@ test('a broker certificate from another CA is refused, with a TLS reason and a l
   const broker = await startMosquitto(t, { tls: { ca: join(certs.dir, 'ca.crt'), cert: join(certs.dir, 'server.crt'), key: join(certs.dir, 'server.key') } });
   const agent = await startService(t, await mqttSettings({ HARBINGER_MQTT_URL: broker.url, HARBINGER_MQTT_TLS_CA: join(certs.dir, 'rogue.crt') }));
   await sleep(1500);
-  t.false(agent.service.status().connected);
-  t.true((agent.service.status().connectErrors.tls ?? 0) >= 1);
+  t.false(agent.status().connected);
+  t.true((agent.status().connectErrors.tls ?? 0) >= 1);
   const line = agent.logs().find((l) => l.reason === 'tls');
   t.regex(String(line?.msg), /TLS with the broker .* failed .*mqtt\.tls\.ca/);
 });
@@ -54,7 +54,7 @@ test('a wrong password: one clear log line, counted as auth, retried with backof
   const passwordFile = await writeTemp(t, 'mqtt-password', 'wrong\n');
   const agent = await startService(t, await mqttSettings({ HARBINGER_MQTT_URL: broker.url, HARBINGER_MQTT_USERNAME: 'harbinger', HARBINGER_MQTT_PASSWORD_FILE: passwordFile }));
   await sleep(4000);
-  const attempts = agent.service.status().connectErrors.auth ?? 0;
+  const attempts = agent.status().connectErrors.auth ?? 0;
   // Backoff 1 s, 2 s (±20%): attempts near 0, 1 and 3 s. A tight loop would make hundreds.
   t.true(attempts >= 2 && attempts <= 4, `${attempts} attempts in 4 s`);
   const lines = agent.logs().filter((l) => Number(l.level) >= 40);
@@ -88,7 +88,7 @@ test('a broker that only speaks MQTT 3.1.1: the agent falls back and delivers', 
   const url = await aedesBroker(t, 'tcp');
   const agent = await startService(t, await mqttSettings({ HARBINGER_MQTT_URL: url }));
   await connected(agent);
-  t.is(agent.service.status().protocolVersion, 4);
+  t.is(agent.status().protocolVersion, 4);
   t.true(agent.logs().some((l) => /does not speak MQTT 5/.test(String(l.msg))));
   const sub = await subscribe(t, url, 'harbinger/v1/#', { protocolVersion: 4 });
   agent.round({ sda: 'degraded' }, T0);
@@ -101,7 +101,7 @@ test('mqtt.protocol 3.1.1 against Mosquitto: connects as 3.1.1 and delivers', as
   const broker = await startMosquitto(t);
   const agent = await startService(t, await mqttSettings({ HARBINGER_MQTT_URL: broker.url, HARBINGER_MQTT_PROTOCOL: '3.1.1' }));
   await connected(agent);
-  t.is(agent.service.status().protocolVersion, 4);
+  t.is(agent.status().protocolVersion, 4);
   const sub = await subscribe(t, broker.url, 'harbinger/v1/#');
   agent.round({ sda: 'degraded' }, T0);
   await sub.waitFor('the event', (m) => m.find((x) => x.topic.endsWith('/events/failure_predicted')));
@@ -161,10 +161,10 @@ test('a broker that requires client certificates: the agent presents mqtt.tls.ce
   await connected(withCert);
   const without = await startService(t, await mqttSettings({ HARBINGER_MQTT_URL: broker.url, HARBINGER_MQTT_HOST: 'db2', HARBINGER_MQTT_TLS_CA: ca }));
   await sleep(1500);
-  t.false(without.service.status().connected);
-  t.is(without.service.status().connectErrors.auth ?? 0, 0, 'not a password problem');
-  t.true(withCert.service.status().connected);
-  t.true((without.service.status().connectErrors.tls ?? 0) >= 1);
+  t.false(without.status().connected);
+  t.is(without.status().connectErrors.auth ?? 0, 0, 'not a password problem');
+  t.true(withCert.status().connected);
+  t.true((without.status().connectErrors.tls ?? 0) >= 1);
   const line = without.logs().find((l) => Number(l.level) >= 40);
   t.regex(String(line?.msg), /did not accept a client certificate .*set mqtt\.tls\.cert and mqtt\.tls\.key/);
 });

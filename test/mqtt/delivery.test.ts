@@ -53,7 +53,7 @@ test('broker stopped while 1,000 events are produced: all arrive after it return
   await broker.stop();
   await disconnected(agent);
   produceThousand(agent.round);
-  t.is(agent.service.status().outboxDepth, 1000, 'every event waits in the outbox');
+  t.is(agent.status().outboxDepth, 1000, 'every event waits in the outbox');
 
   await broker.start();
   const events = await sub.waitFor('1,000 events', (m) => {
@@ -62,8 +62,8 @@ test('broker stopped while 1,000 events are produced: all arrive after it return
   }, 30_000);
   t.is(checkStream(t, events).size, 1000);
   t.deepEqual(sub.invalid, [], 'every message matches its JSON Schema');
-  t.is(agent.service.status().eventsDropped, 0);
-  await sub.waitFor('the outbox to empty', () => (agent.service.status().outboxDepth === 0 ? true : undefined));
+  t.is(agent.status().eventsDropped, 0);
+  await sub.waitFor('the outbox to empty', () => (agent.status().outboxDepth === 0 ? true : undefined));
   const kinds = new Set(events.map((e) => e.topic.split('/').pop()));
   t.deepEqual([...kinds].sort(), ['cleared', 'failure_predicted']);
   const problems = agent.logs().filter((l) => Number(l.level) >= 40);
@@ -83,7 +83,7 @@ test('outbox bound: overflow drops the oldest, counts them, logs once and keeps 
   agent.round(allAt(disks, 'degraded'), T0);
   agent.round(allAt(disks, 'ok'), T0 + HOUR);
   agent.round(allAt(disks, 'degraded'), T0 + 2 * HOUR);
-  const status = agent.service.status();
+  const status = agent.status();
   t.is(status.outboxDepth, 100);
   t.is(status.eventsDropped, 200);
   t.is(agent.logs().filter((l) => /outbox full/.test(String(l.msg))).length, 1);
