@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exists, exposure, installEnv, run, unitSettings, verifyProblems, words } from './helpers/systemd.js';
+import { exists, installer, exposure, installEnv, run, unitSettings, verifyProblems, words } from './helpers/systemd.js';
 
 // Compiled to dist/test/; ava runs from the repository root.
 const REPO = process.cwd();
@@ -184,12 +184,7 @@ test('install.sh installs the collector unit into DESTDIR without enabling it; -
   const state = join(root, 'var/lib/harbinger-collector');
   const dropins = join(root, 'etc/systemd/system/harbinger-collector.service.d');
 
-  const install = async (...args: string[]) => {
-    const result = await run('bash', [INSTALL, ...args], env);
-    if (result.code !== 0) t.log(result.stdout, result.stderr);
-    t.is(result.code, 0, `install.sh ${args.join(' ')} failed`);
-    return result;
-  };
+  const install = installer(t, env);
 
   const first = await install();
   t.is(await readFile(unit, 'utf8'), await readFile(UNIT, 'utf8'));

@@ -2,7 +2,7 @@ import test from 'ava';
 import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exists, installEnv, run, unitSettings, words } from './helpers/systemd.js';
+import { exists, installer, installEnv, run, unitSettings, words } from './helpers/systemd.js';
 
 // Compiled to dist/test/; ava runs from the repository root.
 const REPO = process.cwd();
@@ -100,12 +100,7 @@ test('install.sh installs into DESTDIR, again without harm, and uninstalls keepi
   const defaults = join(root, 'etc/default/harbinger');
   const unit = join(root, 'etc/systemd/system/harbinger.service');
 
-  const install = async (...args: string[]) => {
-    const result = await run('bash', [INSTALL, ...args], env);
-    if (result.code !== 0) t.log(result.stdout, result.stderr);
-    t.is(result.code, 0, `install.sh ${args.join(' ')} failed`);
-    return result;
-  };
+  const install = installer(t, env);
   const checkLayout = async () => {
     t.truthy((await stat(wrapper)).mode & 0o111, 'the wrapper is executable');
     const launcher = await readFile(wrapper, 'utf8');

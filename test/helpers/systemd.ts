@@ -1,4 +1,6 @@
+import type { ExecutionContext } from 'ava';
 import { execFile, type ExecFileException } from 'node:child_process';
+import { join } from 'node:path';
 import { access, readFile } from 'node:fs/promises';
 
 // Compiled to dist/test/; ava runs from the repository root.
@@ -83,4 +85,15 @@ export function installEnv(destdir: string): NodeJS.ProcessEnv {
   for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|HARBINGER_)/i.test(k)) env[k] = v;
   env.DESTDIR = destdir;
   return env;
+}
+
+/** Runs scripts/install.sh with these arguments in `env`, failing the test (with its output) unless it exits 0. */
+export function installer(t: ExecutionContext, env: NodeJS.ProcessEnv): (...args: string[]) => Promise<Run> {
+  const script = join(REPO, 'scripts/install.sh');
+  return async (...args: string[]) => {
+    const result = await run('bash', [script, ...args], env);
+    if (result.code !== 0) t.log(result.stdout, result.stderr);
+    t.is(result.code, 0, `install.sh ${args.join(' ')} failed`);
+    return result;
+  };
 }
