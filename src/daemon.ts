@@ -77,10 +77,6 @@ export class Daemon {
     return this.http?.port;
   }
 
-  get agentCheckPort(): number | undefined {
-    return this.balancer.agentCheckPort;
-  }
-
   async start(): Promise<void> {
     this.openHistory();
     await this.startMqtt(this.runtime.config.mqtt);

@@ -25,10 +25,6 @@ export class Balancer {
     return this.service.status();
   }
 
-  get agentCheckPort(): number | undefined {
-    return this.agentCheck?.port;
-  }
-
   async start(): Promise<void> {
     if (!this.settings.agentCheck) return;
     const server = new AgentCheckServer(() => this.service.status(), this.logger);
