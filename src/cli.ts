@@ -144,13 +144,15 @@ async function main(): Promise<void> {
           c
             .positional('files', { type: 'string', array: true, demandOption: true })
             .option('json', { type: 'boolean', describe: 'one JSON object instead of the table' })
-            .option('split', { choices: SPLITS, default: 'all', describe: 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split' }),
+            .option('split', { choices: SPLITS, default: 'all', describe: 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split' })
+            .option('by-model', { type: 'boolean', describe: 'also the figures per drive model' }),
         async (argv) => {
           const { evaluateFiles, formatReport, parseSplit } = await import('./predict/evaluate/run.js');
           const report = await evaluateFiles(argv.files as string[], {
             json: Boolean(argv.json),
             progress: process.stderr.isTTY === true,
             split: parseSplit(String(argv.split)),
+            byModel: Boolean(argv['by-model']),
           });
           process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatReport(report));
         },

@@ -1,10 +1,12 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readBackblaze, type BackblazeReading } from '../../src/predict/evaluate/backblaze-csv.js';
 import { BASELINES, scrutinyAttributeFails } from '../../src/predict/evaluate/baselines.js';
-import { figuresAt, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
+import { figuresAt, figuresAtFpr, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
 import { evaluateFiles, formatReport, type EvaluationReport } from '../../src/predict/evaluate/run.js';
 import { inSplit, sideOf } from '../../src/predict/evaluate/split.js';
 import { MODEL } from '../../src/predict/model.js';
@@ -182,4 +184,66 @@ test('metrics: an alarm counts for a failed drive only within the horizon before
   const outcomes = [outcomeOf(early, fail, 30), outcomeOf(held, fail, 30), outcomeOf(late, fail, 30), outcomeOf(healthy, undefined, 30)];
   t.like(figuresAt(outcomes, 0.1), { tp: 2, fp: 1, tpr: 0.6667, fpr: 1, early_only: 1, lead_days_median: 24, lead_days_q1: 13.5, lead_days_q3: 34.5, lead_7d_or_more: 1 });
   t.like(figuresAt(outcomes, 0.5), { tp: 1, fp: 0, early_only: 1, lead_days_median: 45 });
+});
+
+test('metrics: figuresAtFpr holds the predictor to a false-alarm rate, ties kept below the cut', (t) => {
+  const fail = Date.UTC(2016, 5, 1);
+  const track = (score: number): ScoreTrack => {
+    const s = new ScoreTrack();
+    s.record(fail - 5 * DAY, score);
+    return s;
+  };
+  const healthy = [0.9, 0.5, 0.5, 0.2, 0.1].map((score) => outcomeOf(track(score), undefined, 30));
+  const failed = [0.6, 0.3].map((score) => outcomeOf(track(score), fail, 30));
+  const outcomes = [...healthy, ...failed];
+  t.like(figuresAtFpr(outcomes, 0), { fp: 0, tp: 0 });
+  t.like(figuresAtFpr(outcomes, 0.2), { fp: 1, fpr: 0.2, tp: 1 });
+  // Two healthy drives tie at 0.5: allowing two false alarms admits only the one above them.
+  t.like(figuresAtFpr(outcomes, 0.4), { fp: 1, tp: 1 });
+  t.like(figuresAtFpr(outcomes, 0.6), { fp: 3, fpr: 0.6, tp: 2 });
+  t.like(figuresAtFpr(outcomes, 1), { fp: 5, tp: 2 });
+  t.true(figuresAtFpr(outcomes, 0.2).threshold! > 0.5 && figuresAtFpr(outcomes, 0.2).threshold! < 0.6);
+});
+
+test("the report holds the predictor to each baseline's FPR: its TPR at equal false alarms", async (t) => {
+  const r = await evaluateFiles([INTERVALS], { json: true, progress: false });
+  for (const [name, b] of Object.entries(r.baselines)) {
+    const at = r.at_baseline_fpr[name as keyof typeof r.baselines];
+    t.true(at.fpr <= b.fpr, name);
+    t.true(at.tpr >= b.tpr, `${name}: ${at.tpr} < ${b.tpr} at FPR ${at.fpr} ≤ ${b.fpr}`);
+  }
+  // On this subset: Scrutiny 26 of 40 failed drives at 14 false alarms of 400, harbinger 30 at as many.
+  t.like(r.at_baseline_fpr.scrutiny, { tp: 30, fp: 14 });
+  t.like(r.at_baseline_fpr.backblaze_rule, { tp: 30, fp: 25 });
+  t.like(r.at_baseline_fpr.smartd_default, { tp: 29, fp: 8 });
+  t.true(formatReport(r).includes("harbinger at each baseline's FPR"));
+});
+
+test('--by-model: per drive model, the predictor and the baselines on the same drives; the models add up to the whole', async (t) => {
+  const plain = await evaluateFiles([INTERVALS], { json: true, progress: false });
+  t.is(plain.by_model, undefined);
+  const r = await evaluateFiles([INTERVALS], { json: true, progress: false, byModel: true });
+  const models = r.by_model!;
+  t.true(models.length > 5);
+  const sum = (f: (m: (typeof models)[number]) => number): number => models.reduce((a, m) => a + f(m), 0);
+  t.is(sum((m) => m.drives), r.drives);
+  t.is(sum((m) => m.failed), r.failed);
+  t.is(sum((m) => m.predictor.tp), r.predictor.tp);
+  t.is(sum((m) => m.predictor.fp), r.predictor.fp);
+  t.is(sum((m) => m.baselines.scrutiny.tp), r.baselines.scrutiny.tp);
+  t.deepEqual(models.map((m) => m.drives), [...models.map((m) => m.drives)].sort((a, b) => b - a));
+  for (const m of models) {
+    for (const name of ['backblaze_rule', 'smartd_default', 'scrutiny'] as const) t.true(m.at_baseline_fpr[name].fpr <= m.baselines[name].fpr, `${m.model} ${name}`);
+  }
+  const text = formatReport(r);
+  t.regex(text, /by model: .*\(\d+ of \d+ models/);
+  t.true(text.includes(models[0]!.model));
+});
+
+test('the command: `harbinger evaluate --by-model --json` prints one object with by_model', async (t) => {
+  const { stdout } = await promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--by-model', '--json', INTERVALS]);
+  const report = JSON.parse(stdout) as EvaluationReport;
+  t.is(report.drives, 440);
+  t.is(report.by_model!.reduce((a, m) => a + m.drives, 0), 440);
+  t.truthy(report.at_baseline_fpr.scrutiny);
 });

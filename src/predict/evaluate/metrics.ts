@@ -134,3 +134,15 @@ export function sweep(outcomes: readonly DriveOutcome[], extra: readonly number[
 export function dominatedBy<K extends string>(ours: Figures, baselines: Readonly<Record<K, Figures>>): K[] {
   return (Object.keys(baselines) as K[]).filter((k) => baselines[k].tpr > ours.tpr && baselines[k].fpr < ours.fpr);
 }
+
+/**
+ * The figures at the lowest threshold whose FPR is at most `fpr`: the predictor held to a baseline's
+ * false-alarm rate, so that its TPR can be compared at equal false alarms. The threshold sits just
+ * above the healthy score that would be one false alarm too many (ties stay below it).
+ */
+export function figuresAtFpr(outcomes: readonly DriveOutcome[], fpr: number): Figures {
+  const healthy = outcomes.filter((o) => !o.failed).map((o) => o.maxScore).sort((a, b) => b - a);
+  const allowed = Math.floor(fpr * healthy.length + 1e-9);
+  const threshold = allowed >= healthy.length ? Math.min(...healthy, 0) : healthy[allowed]! + 1e-9;
+  return figuresAt(outcomes, round(threshold, 9));
+}

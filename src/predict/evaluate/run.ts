@@ -15,7 +15,7 @@ import { HORIZON_DAYS, predict } from '../predictor.js';
 import type { DiskSample } from '../types.js';
 import type { ReadProgress } from './backblaze-csv.js';
 import { BASELINE_NAMES, BASELINES, type BaselineName } from './baselines.js';
-import { dominatedBy, figuresAt, outcomeOf, ScoreTrack, sweep, type DriveOutcome, type Figures } from './metrics.js';
+import { dominatedBy, figuresAt, figuresAtFpr, outcomeOf, ScoreTrack, sweep, type DriveOutcome, type Figures } from './metrics.js';
 import { DriveTimeline, replayFiles, type ReplayDrive, type ReplaySummary } from './replay.js';
 import type { Split } from './split.js';
 
@@ -28,12 +28,24 @@ export interface EvaluateOptions {
   progress: boolean;
   /** Which drives to score: all, or one side of the by-drive split (split.ts). Default all. */
   split?: Split;
+  /** Also the figures per drive model (`by_model`). */
+  byModel?: boolean;
 }
 
 export interface PredictorFigures extends Figures {
   threshold: number;
   /** Where `failing` starts, and the figures there. */
   failing: Figures;
+}
+
+/** One drive model's figures: the predictor at the default operating point and at each baseline's FPR on this model. */
+export interface ModelFigures {
+  model: string;
+  drives: number;
+  failed: number;
+  predictor: Figures;
+  baselines: Record<BaselineName, Figures>;
+  at_baseline_fpr: Record<BaselineName, Figures>;
 }
 
 export interface EvaluationReport {
@@ -57,6 +69,13 @@ export interface EvaluationReport {
   baselines: Record<BaselineName, Figures>;
   /** Baselines with both a higher TPR and a lower FPR than the default operating point (should be none). */
   dominated_by: BaselineName[];
+  /**
+   * The predictor held to each baseline's FPR on these drives (figuresAtFpr): its TPR at equal
+   * false alarms, which says how well it ranks the drives apart from where its operating point sits.
+   */
+  at_baseline_fpr: Record<BaselineName, Figures>;
+  /** With `byModel`: per drive model, most drives first. */
+  by_model?: ModelFigures[];
   sweep: Figures[];
   runtime_seconds: number;
 }
@@ -126,13 +145,10 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
   const outcomes = all.map(finish);
   const predictorOutcomes = outcomes.map((o) => o.predictor);
   const cuts = MODEL.operatingPoint;
-  const baselines = Object.fromEntries(
-    BASELINE_NAMES.map((name, i) => [name, figuresAt(outcomes.map((o) => o.baselines[i]!), 1)]),
-  ) as Record<BaselineName, Figures>;
-  for (const figures of Object.values(baselines)) delete figures.threshold;
+  const { baselines, atBaselineFpr } = compare(outcomes);
   const predictor: PredictorFigures = { ...figuresAt(predictorOutcomes, cuts.degraded), threshold: cuts.degraded, failing: figuresAt(predictorOutcomes, cuts.failing) };
   const failed = all.filter((d) => d.failureMs !== undefined).length;
-  return {
+  const report: EvaluationReport = {
     dataset: summary.files.map((f) => basename(f)).join(', '),
     format: summary.format,
     files: summary.files,
@@ -148,9 +164,51 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     predictor,
     baselines,
     dominated_by: dominatedBy(predictor, baselines),
+    at_baseline_fpr: atBaselineFpr,
     sweep: sweep(predictorOutcomes, [cuts.watch, cuts.degraded, cuts.failing]),
-    runtime_seconds: Math.round(Number(process.hrtime.bigint() - started) / 1e7) / 100,
+    runtime_seconds: 0,
   };
+  if (options.byModel) report.by_model = byModel(all, outcomes);
+  report.runtime_seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e7) / 100;
+  return report;
+}
+
+type Outcomes = { predictor: DriveOutcome; baselines: DriveOutcome[] };
+
+/** The baselines' figures on these drives, and the predictor's at each baseline's FPR. */
+function compare(outcomes: readonly Outcomes[]): { baselines: Record<BaselineName, Figures>; atBaselineFpr: Record<BaselineName, Figures> } {
+  const predictorOutcomes = outcomes.map((o) => o.predictor);
+  const baselines = {} as Record<BaselineName, Figures>;
+  const atBaselineFpr = {} as Record<BaselineName, Figures>;
+  BASELINE_NAMES.forEach((name, i) => {
+    const figures = figuresAt(outcomes.map((o) => o.baselines[i]!), 1);
+    delete figures.threshold;
+    baselines[name] = figures;
+    atBaselineFpr[name] = figuresAtFpr(predictorOutcomes, figures.fpr);
+  });
+  return { baselines, atBaselineFpr };
+}
+
+/**
+ * Per drive model (the file's model name): the mix of models decides where an aggregate operating
+ * point lands (a fleet whose never-failed drives carry many errors spends the false alarms), so
+ * these say how the predictor does on the models a host actually has.
+ */
+function byModel(drives: readonly EvalDrive[], outcomes: readonly Outcomes[]): ModelFigures[] {
+  const groups = new Map<string, Outcomes[]>();
+  drives.forEach((drive, i) => {
+    const group = groups.get(drive.model);
+    if (group) group.push(outcomes[i]!);
+    else groups.set(drive.model, [outcomes[i]!]);
+  });
+  const cut = MODEL.operatingPoint.degraded;
+  return [...groups]
+    .map(([model, group]) => {
+      const { baselines, atBaselineFpr } = compare(group);
+      const failed = group.filter((o) => o.predictor.failed).length;
+      return { model, drives: group.length, failed, predictor: figuresAt(group.map((o) => o.predictor), cut), baselines, at_baseline_fpr: atBaselineFpr };
+    })
+    .sort((a, b) => b.drives - a.drives || a.model.localeCompare(b.model));
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -174,10 +232,32 @@ export function formatReport(report: EvaluationReport): string {
     '',
     report.dominated_by.length === 0 ? 'No baseline beats the default operating point on both TPR and FPR.' : `Beaten on both TPR and FPR by: ${report.dominated_by.join(', ')}.`,
     '',
+    "harbinger at each baseline's FPR (its TPR at equal false alarms):",
+    ...BASELINE_NAMES.map((name) => row(`p ≥ ${report.at_baseline_fpr[name].threshold?.toPrecision(3)} (${name.replace(/_.*/, '')})`, report.at_baseline_fpr[name])),
+    '',
     'sweep:',
     ...report.sweep.map((f) => row(`p ≥ ${f.threshold}`, f)),
   ];
+  if (report.by_model) lines.push('', ...formatByModel(report.by_model));
   const skipped = Object.entries(report.skipped_readings).filter(([, n]) => n > 0);
   if (skipped.length > 0) lines.push('', `skipped readings: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Models shown in the table (the JSON has all): enough drives or failures for the rates to mean something. */
+const BY_MODEL_MIN_DRIVES = 100;
+const BY_MODEL_MIN_FAILED = 10;
+const pair = (f: Figures): string => `${pct(f.tpr)} ${(f.fpr * 100).toFixed(2)}%`.padStart(14);
+
+function formatByModel(models: readonly ModelFigures[]): string[] {
+  const shown = models.filter((m) => m.drives >= BY_MODEL_MIN_DRIVES || m.failed >= BY_MODEL_MIN_FAILED);
+  const header = `  ${'model'.padEnd(26)} ${'drives'.padStart(6)} ${'failed'.padStart(6)} ${'harbinger'.padStart(14)}${BASELINE_NAMES.map((n) => ` ${n.padStart(16)} ${'harbinger'.padStart(9)}`).join('')}`;
+  return [
+    `by model: TPR FPR at the default operating point; each baseline's, and harbinger's TPR at that baseline's FPR on the model (${shown.length} of ${models.length} models: ≥ ${BY_MODEL_MIN_DRIVES} drives or ≥ ${BY_MODEL_MIN_FAILED} failed; all in --json):`,
+    header,
+    ...shown.map(
+      (m) =>
+        `  ${m.model.slice(0, 26).padEnd(26)} ${String(m.drives).padStart(6)} ${String(m.failed).padStart(6)} ${pair(m.predictor)}${BASELINE_NAMES.map((n) => ` ${pair(m.baselines[n]).padStart(16)} ${pct(m.at_baseline_fpr[n].tpr).padStart(9)}`).join('')}`,
+    ),
+  ];
 }
