@@ -60,6 +60,12 @@ export class DriveTimeline {
   }
 
   private append(sample: DiskSample): void {
+    const last = this.history.length - 1;
+    // A reading that only repeats its neighbours (the same counters, the same drive, power-on hours
+    // moving forward) tells predict() nothing its neighbours do not: every window finds the same
+    // values at the one before it. Dropping it keeps a quiet drive's history at a few readings
+    // instead of one a day, which is most of the memory of a long daily replay.
+    if (last >= 1 && unchanged(this.history[last - 1]!, this.history[last]!) && unchanged(this.history[last]!, sample)) this.history.pop();
     this.history.push(sample);
     // Keep the last reading at or before the window's start, and everything after it.
     const cutoff = sample.atMs - (HISTORY_DAYS + 1) * DAY_MS;
@@ -69,6 +75,16 @@ export class DriveTimeline {
     const oldest = this.history[0]!.atMs - Math.max(...ROLL_OFF_DAYS) * DAY_MS;
     while (this.realTimes.length > 0 && this.realTimes[0]! < oldest) this.realTimes.shift();
   }
+}
+
+/** `next` is `prev` read again later: every field but the time the same, power-on hours not going back. */
+function unchanged(prev: DiskSample, next: DiskSample): boolean {
+  if (prev.powerOnHours !== undefined && (next.powerOnHours === undefined || next.powerOnHours < prev.powerOnHours)) return false;
+  for (const key in prev) {
+    if (key !== 'atMs' && key !== 'powerOnHours' && prev[key as keyof DiskSample] !== next[key as keyof DiskSample]) return false;
+  }
+  for (const key in next) if (!(key in prev)) return false;
+  return true;
 }
 
 export interface ReplayDrive {
