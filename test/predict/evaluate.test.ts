@@ -8,7 +8,10 @@ import { readBackblaze, type BackblazeReading } from '../../src/predict/evaluate
 import { BASELINES, scrutinyAttributeFails } from '../../src/predict/evaluate/baselines.js';
 import { figuresAt, figuresAtFpr, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
 import { evaluateFiles, formatReport, type EvaluationReport } from '../../src/predict/evaluate/run.js';
+import { DriveTimeline } from '../../src/predict/evaluate/replay.js';
 import { inSplit, sideOf } from '../../src/predict/evaluate/split.js';
+import { predict } from '../../src/predict/predictor.js';
+import type { DiskSample } from '../../src/predict/types.js';
 import { MODEL } from '../../src/predict/model.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 
@@ -246,4 +249,32 @@ test('the command: `harbinger evaluate --by-model --json` prints one object with
   t.is(report.drives, 440);
   t.is(report.by_model!.reduce((a, m) => a + m.drives, 0), 440);
   t.truthy(report.at_baseline_fpr.scrutiny);
+});
+
+test('replay: readings that only repeat their neighbours are dropped, and every prediction is what the full history gives', (t) => {
+  const start = Date.UTC(2016, 0, 1);
+  const timeline = new DriveTimeline();
+  const full: DiskSample[] = [];
+  let longest = 0;
+  for (let day = 0; day < 120; day++) {
+    // Quiet, then reallocations on days 40-44, pending sectors that come and go, quiet again.
+    const reallocated = day < 40 ? 0 : Math.min(day - 39, 5) * 12;
+    const pending = day >= 70 && day < 73 ? 8 : 0;
+    const sample: DiskSample = { atMs: start + day * DAY, protocol: 'ata', serial: 'S1', model: 'ST4000DM000', powerOnHours: 1000 + 24 * day, reallocatedSectors: reallocated, pendingSectors: pending, reportedUncorrectable: 0 };
+    full.push(sample);
+    timeline.push(sample, (history) => {
+      const expected = predict(full, sample.atMs);
+      t.deepEqual(predict(history, sample.atMs), expected, `day ${day}`);
+    });
+    longest = Math.max(longest, timeline.history.length);
+  }
+  t.true(longest < 20, `the history held ${longest} readings`);
+  // Power-on hours going back may be another drive: the reading before it is kept.
+  const replay = (hours: number[]): number => {
+    const timeline = new DriveTimeline();
+    hours.forEach((h, i) => timeline.push({ atMs: start + i * DAY, protocol: 'ata', serial: 'S2', powerOnHours: h }, () => {}));
+    return timeline.history.length;
+  };
+  t.is(replay([100, 124, 148]), 2);
+  t.is(replay([100, 124, 50]), 3);
 });
