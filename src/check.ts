@@ -9,6 +9,7 @@ import { deviceLabel } from './collectors/smart/metrics.js';
 import type { CollectorDefinition } from './collectors/types.js';
 import { MemoryHistoryStore, SqliteHistoryStore, type HistoryStore } from './predict/history-store.js';
 import { PredictionService, type DiskPrediction } from './predict/service.js';
+import { modelFor } from './predict/settings.js';
 import type { RuntimeConfig } from './runtime-config.js';
 
 /** Nagios plugin convention, so cron and monitoring checks can use the exit code as it is. */
@@ -51,7 +52,7 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
 
   const smart = readings.smart as SmartReading | undefined;
   const history = openHistoryReadOnly(runtime.config.stateDir);
-  const disks = smart ? [...new PredictionService(history, logger).onSmartReading(smart).disks] : [];
+  const disks = smart ? [...new PredictionService(history, logger, Date.now, modelFor(runtime.config.predict)).onSmartReading(smart).disks] : [];
   history.close();
   const rank = { ok: 0, watch: 0, degraded: 1, failing: 2 } as const;
   const worst = Math.max(0, ...disks.map((d) => rank[d.level]));

@@ -145,7 +145,12 @@ async function main(): Promise<void> {
             .positional('files', { type: 'string', array: true, demandOption: true })
             .option('json', { type: 'boolean', describe: 'one JSON object instead of the table' })
             .option('split', { choices: SPLITS, default: 'all', describe: 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split' })
-            .option('by-model', { type: 'boolean', describe: 'also the figures per drive model' }),
+            .option('by-model', { type: 'boolean', describe: 'also the figures per drive model' })
+            .option('alarm-probability', { type: 'number', describe: "score with the alarm (degraded) at this probability, as the agent's predict.alarm_probability (default: the model's own cut)" })
+            .check((a) => {
+              const p = a['alarm-probability'];
+              return p === undefined || (p > 0 && p < 1) ? true : `--alarm-probability must be a probability between 0 and 1 (exclusive), not ${p}`;
+            }),
         async (argv) => {
           const { evaluateFiles, formatReport, parseSplit } = await import('./predict/evaluate/run.js');
           const report = await evaluateFiles(argv.files as string[], {
@@ -153,6 +158,7 @@ async function main(): Promise<void> {
             progress: process.stderr.isTTY === true,
             split: parseSplit(String(argv.split)),
             byModel: Boolean(argv['by-model']),
+            ...(argv['alarm-probability'] === undefined ? {} : { alarmProbability: argv['alarm-probability'] }),
           });
           process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatReport(report));
         },

@@ -11,6 +11,7 @@ import { Exposition } from './metrics/exposition.js';
 import { MemoryHistoryStore, SqliteHistoryStore, type HistoryStore } from './predict/history-store.js';
 import { registerPredictionMetrics } from './predict/metrics.js';
 import { PredictionService, type PredictionsReading } from './predict/service.js';
+import { modelFor } from './predict/settings.js';
 import { createRegistry, type ReloadStatus } from './metrics/registry.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import { registerMqttMetrics } from './mqtt/metrics.js';
@@ -119,7 +120,7 @@ export class Daemon {
       store = new MemoryHistoryStore();
     }
     this.history = store;
-    this.predictions = new PredictionService(store, this.deps.logger.child({ component: 'predict' }), this.now);
+    this.predictions = new PredictionService(store, this.deps.logger.child({ component: 'predict' }), this.now, modelFor(this.runtime.config.predict));
   }
 
   /** SIGHUP: a valid new config replaces the running one; an invalid one is logged and ignored. */
@@ -140,6 +141,7 @@ export class Daemon {
     }
     this.runtime = next;
     logger.level = next.config.log.level;
+    this.predictions?.setModel(modelFor(next.config.predict));
     await this.scheduler?.stop();
     if (JSON.stringify(previous.config.mqtt) !== JSON.stringify(next.config.mqtt)) {
       await this.mqtt?.stop();

@@ -14,6 +14,7 @@ function configFor(name: string, intervalMs: number, timeoutMs: number, enabled 
     log: { level: 'info' },
     path: { procfs: '/proc', sysfs: '/sys' },
     stateDir: '/nonexistent',
+    predict: { alarmProbability: 0.05 },
     mqtt: undefined,
     balance: { agentCheck: undefined, drainLevel: 'failing', minWeight: 10, settleMs: 0, limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 } },
     fleet: { listenAddress: { port: 0 }, webConfigFile: undefined, group: 'g', clientId: 'c', sessionExpirySeconds: 60, historyDays: 1, store: { driver: 'sqlite', path: ':memory:' } },

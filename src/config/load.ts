@@ -10,6 +10,7 @@ import { readYamlSource, type YamlSource } from './yaml-source.js';
 import { toMqttSettings, type MqttSettings } from '../mqtt/settings.js';
 import { toBalanceSettings, type BalanceSettings } from '../balance/settings.js';
 import { toFleetSettings, type FleetSettings } from '../fleet/settings.js';
+import { toPredictSettings, type PredictSettings } from '../predict/settings.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/harbinger/harbinger.yml';
 
@@ -20,6 +21,7 @@ export interface Config {
   log: { level: LogLevel };
   path: { procfs: string; sysfs: string };
   stateDir: string;
+  predict: PredictSettings;
   /** Undefined when no broker URL is configured: MQTT is off. */
   mqtt: MqttSettings | undefined;
   balance: BalanceSettings;
@@ -163,6 +165,7 @@ function toConfig(
     log: { level: raw.log.level },
     path: { procfs: raw.path.procfs, sysfs: raw.path.sysfs },
     stateDir: raw.state_dir,
+    predict: toPredictSettings(raw.predict),
     mqtt: undefined,
     balance: toBalanceSettings(raw.balance, originOf, problems),
     fleet: toFleetSettings(raw.fleet, raw.state_dir, originOf, problems),

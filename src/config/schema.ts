@@ -5,6 +5,7 @@ import { LISTEN_ADDRESS_PATTERN } from './listen-address.js';
 import { MQTT_SCHEMA } from '../mqtt/settings.js';
 import { BALANCE_SCHEMA } from '../balance/settings.js';
 import { FLEET_SCHEMA } from '../fleet/settings.js';
+import { PREDICT_SCHEMA } from '../predict/settings.js';
 
 const duration = (description: string, def: string) => ({
   type: 'string',
@@ -77,6 +78,7 @@ export function buildSchema(collectors: readonly CollectorDefinition[]): object 
         $comment: 'where disk history is kept (systemd StateDirectory=); unwritable: history is kept in memory only',
         default: '/var/lib/harbinger',
       },
+      predict: PREDICT_SCHEMA,
       mqtt: MQTT_SCHEMA,
       balance: BALANCE_SCHEMA,
       fleet: FLEET_SCHEMA,

@@ -140,6 +140,18 @@ export function loadModel(file: ModelFile): Model {
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /**
+ * `model` with its alarm (`degraded`) at `probability`: `watch` no higher, `failing` no lower, so
+ * the levels still rise. The model's own cut gives the model itself.
+ */
+export function withAlarmProbability(model: Model, probability: number): Model {
+  if (!(probability > 0 && probability < 1)) throw new Error(`alarm probability must be between 0 and 1, not ${probability}`);
+  const own = model.operatingPoint;
+  if (probability === own.degraded) return model;
+  const operatingPoint: OperatingPoint = { watch: Math.min(own.watch, probability), degraded: probability, failing: Math.max(own.failing, probability) };
+  return { ...model, operatingPoint };
+}
+
+/**
  * How much each evidence group moves the log-odds: the model with that group's features at their
  * neutral values (as if the counter had stayed clean, as if the model were unknown) against the
  * model as it is. Only groups whose features are not all neutral; power-on hours are not evidence.

@@ -2,6 +2,7 @@ import type { SmartReading } from '../collectors/smart/collector.js';
 import { deviceLabel } from '../collectors/smart/metrics.js';
 import type { Logger } from '../logger.js';
 import type { HistoryStore } from './history-store.js';
+import { MODEL, type Model } from './model.js';
 import { predict } from './predictor.js';
 import { sampleFromReading } from './sample.js';
 import type { DiskSample, Prediction } from './types.js';
@@ -38,7 +39,13 @@ export class PredictionService {
     private readonly store: HistoryStore,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    private model: Model = MODEL,
   ) {}
+
+  /** A reload with another alarm probability: from the next reading on. */
+  setModel(model: Model): void {
+    this.model = model;
+  }
 
   onSmartReading(reading: SmartReading): PredictionsReading {
     const present = new Set<string>();
@@ -50,7 +57,7 @@ export class PredictionService {
       if (previous && previous.readingAtMs === state.readingAtMs) continue; // asleep or skipped: nothing new
       const sample = sampleFromReading(r, state.readingAtMs);
       const history = this.record(r.disk, sample);
-      const prediction = predict(history, this.now());
+      const prediction = predict(history, this.now(), this.model);
       if (previous && previous.level !== prediction.level) {
         this.logger.info({ disk: r.disk, device: deviceLabel(state), from: previous.level, to: prediction.level, evidence: prediction.evidence[0]?.note }, 'disk risk level changed');
       }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { load, problems } from '../helpers/config.js';
 import { repoPath, writeTemp } from '../helpers/tmp.js';
+import { MODEL } from '../../src/predict/model.js';
 
 
 
@@ -140,4 +141,13 @@ test('a collector\'s own checks name the key and where the value came from', asy
   t.is(found.length, 2, found.join('\n'));
   t.regex(found[0]!, /^flag --collector\.smart\.include: collector\.smart\.include\[0\]: is not a regular expression/);
   t.regex(found[1]!, new RegExp(`^${file}:3:\\d+: collector\\.smart\\.exclude\\[1\\]: is not a regular expression`));
+});
+
+test("predict.alarm_probability: the model's own cut by default; set by file, env or flag; a probability strictly between 0 and 1", async (t) => {
+  t.deepEqual((await load({})).predict, { alarmProbability: MODEL.operatingPoint.degraded });
+  t.is((await load({ configFile: await writeTemp(t, 'h.yml', 'predict:\n  alarm_probability: 0.02\n') })).predict.alarmProbability, 0.02);
+  t.is((await load({ env: { HARBINGER_PREDICT_ALARM_PROBABILITY: '0.1' } })).predict.alarmProbability, 0.1);
+  t.is((await load({ flags: { 'predict.alarm-probability': '0.005' } })).predict.alarmProbability, 0.005);
+  t.deepEqual(await problems(load({ flags: { 'predict.alarm-probability': '0' } })), ['flag --predict.alarm-probability: predict.alarm_probability: must be > 0, got 0']);
+  t.deepEqual(await problems(load({ env: { HARBINGER_PREDICT_ALARM_PROBABILITY: '1' } })), ['env HARBINGER_PREDICT_ALARM_PROBABILITY: predict.alarm_probability: must be < 1, got 1']);
 });

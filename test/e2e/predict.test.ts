@@ -106,3 +106,24 @@ test('harbinger check: a table and the exit code of the worst disk; --json for m
   t.is(report.disks[0].level, 'failing');
   t.true(typeof report.pressure.load1 === 'number');
 });
+
+test('predict.alarm_probability: a reload moves the alarm, and the same disk is degraded from its next reading', async (t) => {
+  const dir = await tempDir(t);
+  const replay = await tempDir(t);
+  await cp(join(REPLAY, 'sdb/001.json'), join(replay, 'sdb.json'));
+  const config = join(dir, 'harbinger.yml');
+  await writeFile(config, 'predict: {}\n');
+  const args = base(join(dir, 'state'), replay);
+  args[1] = config;
+  const agent = await startAgent(t, [...args, ...FAST]);
+  const before = await waitFor('a prediction', async () => (await disks(agent))[0]);
+  t.not(before.level, 'degraded');
+  await writeFile(config, `predict:\n  alarm_probability: ${before.probability / 2}\n`);
+  agent.process.kill('SIGHUP');
+  const after = await waitFor('the disk degraded', async () => {
+    const disk = (await disks(agent))[0];
+    return disk?.level === 'degraded' ? disk : undefined;
+  });
+  t.truthy(after.replace_by);
+  t.true(agent.logs().some((l) => l.msg === 'disk risk level changed' && l.to === 'degraded'));
+});

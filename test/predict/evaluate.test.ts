@@ -278,3 +278,20 @@ test('replay: readings that only repeat their neighbours are dropped, and every 
   t.is(replay([100, 124, 148]), 2);
   t.is(replay([100, 124, 50]), 3);
 });
+
+test("--alarm-probability: the predictor scored with the agent's configured cut, which is the sweep's point there", async (t) => {
+  const own = await evaluateFiles([INTERVALS], { json: true, progress: false });
+  const r = await evaluateFiles([INTERVALS], { json: true, progress: false, alarmProbability: 0.01 });
+  t.is(r.predictor.threshold, 0.01);
+  t.true(r.predictor.tp >= own.predictor.tp && r.predictor.fp >= own.predictor.fp);
+  t.like(r.predictor, { tpr: r.sweep.find((s) => s.threshold === 0.01)!.tpr, fpr: r.sweep.find((s) => s.threshold === 0.01)!.fpr });
+  t.deepEqual(r.baselines, own.baselines);
+  const { stdout } = await promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--alarm-probability', '0.01', '--json', INTERVALS]);
+  t.is((JSON.parse(stdout) as EvaluationReport).predictor.tp, r.predictor.tp);
+  const bad = await promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--alarm-probability', '1.5', INTERVALS]).then(
+    () => undefined,
+    (err: { code: number; stderr: string }) => err,
+  );
+  t.is(bad?.code, 1);
+  t.regex(bad!.stderr, /--alarm-probability must be a probability between 0 and 1/);
+});

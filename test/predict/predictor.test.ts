@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { parseSmartctlOutput } from '../../src/collectors/smart/parse.js';
 import { extractFeatures, HISTORY_DAYS, isNewDrive, modelKey } from '../../src/predict/features.js';
-import { MODEL } from '../../src/predict/model.js';
+import { MODEL, withAlarmProbability } from '../../src/predict/model.js';
 import { HORIZON_DAYS, predict } from '../../src/predict/predictor.js';
 import { sampleFromReading } from '../../src/predict/sample.js';
 import type { DiskSample, Prediction } from '../../src/predict/types.js';
@@ -238,4 +238,24 @@ test('sampleFromReading on real recordings: a failing Hitachi is failing, a heal
   t.like(predict([healthy], T0), { level: 'ok' });
   t.truthy(healthy.serial);
   t.is(healthy.model, 'WDC WD20EFRX-68EUZN0');
+});
+
+test('a lower alarm probability makes the same disk degraded earlier; the levels still rise; the model is unchanged', (t) => {
+  const history = daily(40, (day) => ({ reallocatedSectors: day >= 35 ? 8 : 0 }));
+  const own = run(history);
+  t.is(own.level, 'watch');
+  const sensitive = withAlarmProbability(MODEL, own.probability / 2);
+  t.deepEqual(sensitive.operatingPoint, { watch: Math.min(MODEL.operatingPoint.watch, own.probability / 2), degraded: own.probability / 2, failing: MODEL.operatingPoint.failing });
+  const p = predict(history, history[history.length - 1]!.atMs, sensitive);
+  t.is(p.level, 'degraded');
+  t.is(p.probability, own.probability, 'the probability is the model’s; only the cut moved');
+  t.truthy(p.replaceBy);
+  // An alarm above `failing` lifts failing with it; the model's own cut is the model itself.
+  t.deepEqual(withAlarmProbability(MODEL, 0.8).operatingPoint, { watch: MODEL.operatingPoint.watch, degraded: 0.8, failing: 0.8 });
+  t.is(withAlarmProbability(MODEL, MODEL.operatingPoint.degraded), MODEL);
+  t.throws(() => withAlarmProbability(MODEL, 0), { message: /between 0 and 1/ });
+  t.throws(() => withAlarmProbability(MODEL, 1), { message: /between 0 and 1/ });
+  // A rule's degraded finding floors the probability at the configured cut.
+  const burst = daily(40, (day) => ({ reallocatedSectors: day >= 35 ? 64 : 0 }));
+  t.is(predict(burst, burst[39]!.atMs, withAlarmProbability(MODEL, 0.3)).level, 'degraded');
 });

@@ -10,7 +10,7 @@
  * predictor reads (30 days) and the steps of its score; rows are streamed.
  */
 import { basename } from 'node:path';
-import { MODEL } from '../model.js';
+import { MODEL, withAlarmProbability } from '../model.js';
 import { HORIZON_DAYS, predict } from '../predictor.js';
 import type { DiskSample } from '../types.js';
 import type { ReadProgress } from './backblaze-csv.js';
@@ -30,6 +30,8 @@ export interface EvaluateOptions {
   split?: Split;
   /** Also the figures per drive model (`by_model`). */
   byModel?: boolean;
+  /** The agent's `predict.alarm_probability`: score the predictor with its alarm there (default: the model's own cut). */
+  alarmProbability?: number;
 }
 
 export interface PredictorFigures extends Figures {
@@ -106,6 +108,7 @@ function progressLine(progress: ReadProgress, fileIndex: number, fileCount: numb
 export async function evaluateFiles(files: string[], options: EvaluateOptions): Promise<EvaluationReport> {
   const started = process.hrtime.bigint();
   const split = options.split ?? 'all';
+  const model = options.alarmProbability === undefined ? MODEL : withAlarmProbability(MODEL, options.alarmProbability);
   const drives = new Map<string, EvalDrive>();
   const visitor = {
     newDrive: (serial: string, model: string): EvalDrive => ({
@@ -118,7 +121,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     }),
     point(drive: EvalDrive, history: readonly DiskSample[], reading: { raw: Partial<Record<number, number>>; sample: DiskSample } | undefined): void {
       const current = history[history.length - 1]!;
-      drive.predictor.record(current.atMs, predict(history, current.atMs).probability);
+      drive.predictor.record(current.atMs, predict(history, current.atMs, model).probability);
       if (reading === undefined) return; // a repeat: the baselines read only the current values
       const input = { raw: reading.raw, ...(reading.sample.smartPassed === undefined ? {} : { smartPassed: reading.sample.smartPassed }) };
       BASELINE_NAMES.forEach((name, i) => drive.baselines[i]!.record(current.atMs, BASELINES[name](input) ? 1 : 0));
@@ -144,7 +147,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
   const all = [...drives.values()];
   const outcomes = all.map(finish);
   const predictorOutcomes = outcomes.map((o) => o.predictor);
-  const cuts = MODEL.operatingPoint;
+  const cuts = model.operatingPoint;
   const { baselines, atBaselineFpr } = compare(outcomes);
   const predictor: PredictorFigures = { ...figuresAt(predictorOutcomes, cuts.degraded), threshold: cuts.degraded, failing: figuresAt(predictorOutcomes, cuts.failing) };
   const failed = all.filter((d) => d.failureMs !== undefined).length;
@@ -168,7 +171,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     sweep: sweep(predictorOutcomes, [cuts.watch, cuts.degraded, cuts.failing]),
     runtime_seconds: 0,
   };
-  if (options.byModel) report.by_model = byModel(all, outcomes);
+  if (options.byModel) report.by_model = byModel(all, outcomes, cuts.degraded);
   report.runtime_seconds = Math.round(Number(process.hrtime.bigint() - started) / 1e7) / 100;
   return report;
 }
@@ -194,14 +197,13 @@ function compare(outcomes: readonly Outcomes[]): { baselines: Record<BaselineNam
  * point lands (a fleet whose never-failed drives carry many errors spends the false alarms), so
  * these say how the predictor does on the models a host actually has.
  */
-function byModel(drives: readonly EvalDrive[], outcomes: readonly Outcomes[]): ModelFigures[] {
+function byModel(drives: readonly EvalDrive[], outcomes: readonly Outcomes[], cut: number): ModelFigures[] {
   const groups = new Map<string, Outcomes[]>();
   drives.forEach((drive, i) => {
     const group = groups.get(drive.model);
     if (group) group.push(outcomes[i]!);
     else groups.set(drive.model, [outcomes[i]!]);
   });
-  const cut = MODEL.operatingPoint.degraded;
   return [...groups]
     .map(([model, group]) => {
       const { baselines, atBaselineFpr } = compare(group);
