@@ -1,13 +1,15 @@
 /**
- * `harbinger evaluate [--json] [--split all|holdout|train] FILE...`: replays Backblaze drive-stats
- * files through the agent's own predictor (predict(), the same code the daemon runs after each
- * reading) and, on the same drives in the same run, through the published baselines; reports the
- * drive-level figures (metrics.ts) at the default operating point (the `degraded` level) and over a
- * sweep of probability thresholds.
+ * `harbinger evaluate [--json] [--split all|holdout|train] [--by-model] [--alarm-probability P]
+ * FILE...`: replays Backblaze drive-stats files through the agent's own predictor (predict(), the
+ * same code the daemon runs after each reading) and, on the same drives in the same run, through
+ * the published baselines; reports the drive-level figures (metrics.ts) at the operating point
+ * (the `degraded` level: the model's own cut, or P), at each baseline's FPR, over a sweep of
+ * probability thresholds and, with --by-model, per drive model.
  *
  * All FILEs form one data set and must share a format: one daily series, several daily snapshot
  * files (replayed in date order), or one interval file. Memory: per drive, only the history the
- * predictor reads (30 days) and the steps of its score; rows are streamed.
+ * predictor reads (30 days, quiet readings dropped: replay.ts) and the steps of its score; rows
+ * are streamed.
  */
 import { basename } from 'node:path';
 import { MODEL, withAlarmProbability } from '../model.js';
