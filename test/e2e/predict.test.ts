@@ -9,9 +9,9 @@ import { waitFor } from '../helpers/tools.js';
 
 const REPLAY = repoPath('examples/replay');
 const FAST = ['--collector.smart.interval', '1s', '--collector.smart.timeout', '1s'];
-const base = (stateDir: string, replay: string) => [
+const base = (stateDir: string, replay: string, config = repoPath('examples/harbinger.yml')) => [
   '--config',
-  repoPath('examples/harbinger.yml'),
+  config,
   '--no-collector.host',
   '--no-collector.pressure',
   '--state-dir',
@@ -113,9 +113,7 @@ test('predict.alarm_probability: a reload moves the alarm, and the same disk is 
   await cp(join(REPLAY, 'sdb/001.json'), join(replay, 'sdb.json'));
   const config = join(dir, 'harbinger.yml');
   await writeFile(config, 'predict: {}\n');
-  const args = base(join(dir, 'state'), replay);
-  args[1] = config;
-  const agent = await startAgent(t, [...args, ...FAST]);
+  const agent = await startAgent(t, [...base(join(dir, 'state'), replay, config), ...FAST]);
   const before = await waitFor('a prediction', async () => (await disks(agent))[0]);
   t.not(before.level, 'degraded');
   await writeFile(config, `predict:\n  alarm_probability: ${before.probability / 2}\n`);
