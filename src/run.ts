@@ -9,19 +9,26 @@ import { agentVersion } from './version.js';
 export async function runDaemon(initial: RuntimeConfig, reloadConfig: () => Promise<RuntimeConfig>): Promise<void> {
   const logger = createLogger(initial.config.log.level);
   const daemon = new Daemon(initial, { collectors: COLLECTORS, logger, version: agentVersion(), reloadConfig });
+  // The stop signals are ours from the first moment: a SIGTERM while starting (systemd giving up,
+  // Ctrl-C) waits for the start to settle and then stops cleanly, rather than killing the process.
+  const starting = daemon.start();
+  let reloading = Promise.resolve<unknown>(undefined);
+  exitOnStopSignals(logger, () =>
+    starting
+      .catch(() => undefined)
+      .then(() => reloading)
+      .then(() => daemon.stop()),
+  );
   try {
-    await daemon.start();
+    await starting;
   } catch (err) {
     logger.fatal({ err }, 'cannot start');
     await daemon.stop();
     process.exit(1);
   }
 
-  let reloading = Promise.resolve<unknown>(undefined);
   process.on('SIGHUP', () => {
     logger.info('SIGHUP: reloading the configuration');
     reloading = reloading.then(() => daemon.reload());
   });
-
-  exitOnStopSignals(logger, () => reloading.then(() => daemon.stop()));
 }
