@@ -25,8 +25,8 @@
 //     loss rewards getting the many quiet days of a drive right, not its worst day.)
 //  4. Calibrates it (Platt: a·z + b) so that its output is the probability of failing within 30
 //     days per drive-day: every point of every training drive, weighted by the days its state held.
-//  5. Replays the training drives again through predict() with the new model (rules included) and
-//     sets the operating points from the drive-level false-alarm rate on the training drives:
+//  5. Replays the training drives again through predictProbability() (the agent's decision: the
+//     new model, rules included) and sets the operating points from the drive-level false-alarm rate on the training drives:
 //     degraded where at most TARGET_FPR of the interval file's never-failed drives are ever alarmed,
 //     watch at WATCH_FPR, failing at 0.5 (or higher, if the degraded cut is already above).
 //     TARGET_FPR (2.2%) leaves a margin below the 2.5% goal for drives never seen (the cut is
@@ -43,7 +43,7 @@ import { fnv1a32 } from '../dist/src/predict/evaluate/split.js';
 import { DriveTimeline, replayFiles } from '../dist/src/predict/evaluate/replay.js';
 import { extractFeatures, compileFeature, modelKey } from '../dist/src/predict/features.js';
 import { loadModel } from '../dist/src/predict/model.js';
-import { predict, HORIZON_DAYS } from '../dist/src/predict/predictor.js';
+import { predictProbability, HORIZON_DAYS } from '../dist/src/predict/predictor.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { cv: { type: 'boolean', default: false }, 'cv-by': { type: 'string', default: 'drive' }, out: { type: 'string', default: 'src/predict/model-weights.json' } } });
 if (!['drive', 'model'].includes(values['cv-by'])) throw new Error(`--cv-by: drive or model, not ${JSON.stringify(values['cv-by'])}`);
@@ -327,14 +327,14 @@ function fit(drives) {
   return { ...calibrated(raw, cal), rows: raw.rows, groups: raw.groups, calibration: cal, rates, hours };
 }
 
-/** Drive-level max probability per drive (failed: within the horizon window), via predict(). */
+/** Drive-level max probability per drive (failed: within the horizon window), via predictProbability(). */
 async function driveScores(file, model, keep = () => true) {
   const drives = new Map();
   const visitor = {
     newDrive: (serial, m) => ({ serial, model: m, timeline: new DriveTimeline(), lastMs: -Infinity, starts: [], scores: [] }),
     point(drive, history) {
       if (!keep(drive.serial)) return;
-      const p = predict(history, history[history.length - 1].atMs, model).probability;
+      const p = predictProbability(history, model);
       if (drive.scores[drive.scores.length - 1] === p) return;
       drive.starts.push(history[history.length - 1].atMs);
       drive.scores.push(p);

@@ -17,7 +17,7 @@
  */
 import { extractFeatures, DAY_MS, type Features, type Signal } from './features.js';
 import { contributions, MODEL, sigmoid, type Model } from './model.js';
-import { applyRules } from './rules.js';
+import { applyRules, type Finding } from './rules.js';
 import type { DiskSample, Evidence, Prediction, RiskLevel } from './types.js';
 
 export const HORIZON_DAYS = 30;
@@ -74,12 +74,17 @@ function addModelEvidence(model: Model, features: Features, x: readonly number[]
   }
 }
 
-/**
- * Predict from `history` (oldest → newest; the last is the current reading). `nowMs` dates the
- * replace-by; the growth windows are relative to the current reading's own time.
- */
-export function predict(history: readonly DiskSample[], nowMs: number, model: Model = MODEL): Prediction {
-  if (history.length === 0) return { level: 'ok', probability: 0, horizonDays: HORIZON_DAYS, evidence: [] };
+interface Assessment {
+  features: Features;
+  findings: Finding[];
+  /** The model's feature vector (ATA only). */
+  x?: number[];
+  probability: number;
+  level: RiskLevel;
+}
+
+/** The decision, before it is explained: probability and level from the model and the rules. */
+function assess(history: readonly DiskSample[], model: Model): Assessment {
   const features = extractFeatures(history);
   const findings = applyRules(features);
   const cuts = model.operatingPoint;
@@ -95,6 +100,24 @@ export function predict(history: readonly DiskSample[], nowMs: number, model: Mo
   if (floorLevel === 'degraded') probability = Math.max(probability, cuts.degraded);
   let level: RiskLevel = probability >= cuts.failing ? 'failing' : probability >= cuts.degraded ? 'degraded' : 'ok';
   if (level === 'ok' && (probability >= cuts.watch || floorLevel === 'watch')) level = 'watch';
+  return x === undefined ? { features, findings, probability, level } : { features, findings, x, probability, level };
+}
+
+/**
+ * predict()'s probability alone, without the evidence (which costs the model once more per signal):
+ * for `harbinger evaluate` and the trainer, which replay millions of readings and read only this.
+ */
+export function predictProbability(history: readonly DiskSample[], model: Model = MODEL): number {
+  return history.length === 0 ? 0 : assess(history, model).probability;
+}
+
+/**
+ * Predict from `history` (oldest → newest; the last is the current reading). `nowMs` dates the
+ * replace-by; the growth windows are relative to the current reading's own time.
+ */
+export function predict(history: readonly DiskSample[], nowMs: number, model: Model = MODEL): Prediction {
+  if (history.length === 0) return { level: 'ok', probability: 0, horizonDays: HORIZON_DAYS, evidence: [] };
+  const { features, findings, x, probability, level } = assess(history, model);
   const evidence = findings.map((f) => ({ ...f.evidence }));
   if (x !== undefined) addModelEvidence(model, features, x, evidence, level);
   // Strongest first: the alarms' own findings (failing, degraded), then by the model's weight,

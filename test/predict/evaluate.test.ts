@@ -4,13 +4,13 @@ import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readBackblaze, type BackblazeReading } from '../../src/predict/evaluate/backblaze-csv.js';
+import { pickCells, readBackblaze, type BackblazeReading } from '../../src/predict/evaluate/backblaze-csv.js';
 import { BASELINES, scrutinyAttributeFails } from '../../src/predict/evaluate/baselines.js';
 import { figuresAt, figuresAtFpr, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
 import { evaluateFiles, formatReport, type EvaluationReport } from '../../src/predict/evaluate/run.js';
-import { DriveTimeline } from '../../src/predict/evaluate/replay.js';
+import { DriveTimeline, replayFiles, type ReplayDrive } from '../../src/predict/evaluate/replay.js';
 import { inSplit, sideOf } from '../../src/predict/evaluate/split.js';
-import { predict } from '../../src/predict/predictor.js';
+import { predict, predictProbability } from '../../src/predict/predictor.js';
 import type { DiskSample } from '../../src/predict/types.js';
 import { MODEL } from '../../src/predict/model.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
@@ -140,6 +140,61 @@ test('daily snapshot files replay in date order, whatever order they are given i
   t.deepEqual(r.files, [day1, day2]);
   t.like(r, { format: 'daily', drives: 2, failed: 1, skipped_readings: { out_of_order: 0, after_failure: 0, other_split: 0 } });
   t.like(r.baselines.smartd_default, { tp: 1, fp: 0, lead_days_median: 1 });
+});
+
+test('pickCells: only the wanted columns, in order; quoted cells; a short row leaves the rest absent', (t) => {
+  t.deepEqual(pickCells('a,b,c,d,e', [0, 2, 4]), ['a', 'c', 'e']);
+  t.deepEqual(pickCells('a,,c', [1, 2]), ['', 'c']);
+  t.deepEqual(pickCells('a,b', [1, 7]), ['b', undefined]);
+  t.deepEqual(pickCells('"x,y",b,"c""d"', [0, 2]), ['x,y', 'c"d']);
+});
+
+test('wide daily rows (Backblaze since 2015): the same readings with CRLF line ends, a BOM, rows across read chunks and no final newline', async (t) => {
+  const dir = await tempDir(t);
+  // 90 columns of other attributes before and after the ones read, as in Backblaze's files.
+  const filler = Array.from({ length: 90 }, (_, i) => `smart_${300 + i}_raw`);
+  const header = ['date', 'serial_number', 'model', 'capacity_bytes', 'failure', ...filler.slice(0, 45), 'smart_5_raw', 'smart_9_raw', 'smart_187_raw', 'smart_188_raw', 'smart_197_raw', 'smart_198_raw', ...filler.slice(45)];
+  const rows: string[] = [];
+  for (let day = 0; day < 30; day++) {
+    const date = new Date(Date.UTC(2023, 0, 1 + day)).toISOString().slice(0, 10);
+    for (let d = 0; d < 200; d++) {
+      const failing = d === 7;
+      const cells = [date, `ZL${d}`, d % 2 ? 'ST12000NM0008' : 'HGST HUH721212ALN604', '12000138625024', failing && day === 29 ? '1' : '0'];
+      cells.push(...Array.from({ length: 45 }, () => '123456789'));
+      cells.push(String(failing ? day * 4 : 0), String(30000 + day * 24), failing ? '3' : '0', d % 2 ? '4295032833' : '', failing && day > 20 ? '16' : '0', '0');
+      cells.push(...Array.from({ length: 45 }, () => '987654321'));
+      rows.push(cells.join(','));
+    }
+  }
+  const plain = join(dir, 'plain.csv');
+  const windows = join(dir, 'windows.csv.gz');
+  await writeFile(plain, `${[header.join(','), ...rows].join('\n')}\n`);
+  await writeFile(windows, gzipSync(`\uFEFF${[header.join(','), ...rows].join('\r\n')}`));
+  const a = await collect(plain);
+  const b = await collect(windows);
+  t.is(a.length, 6000);
+  t.deepEqual(b, a);
+  const failed = a.filter((r) => r.serial === 'ZL7');
+  t.like(failed[29]!, { failure: true, final: true, sample: { reallocatedSectors: 116, pendingSectors: 16, powerOnHours: 30696, reportedUncorrectable: 3 } });
+  t.like(a.find((r) => r.serial === 'ZL1')!, { sample: { commandTimeouts: 1 }, raw: { 188: 4295032833 } });
+  t.is(a.find((r) => r.serial === 'ZL0')!.raw[188], undefined, 'an empty cell: not reported');
+});
+
+test("predictProbability (what evaluate and the trainer replay) is predict()'s probability at every point of real drives", async (t) => {
+  let points = 0;
+  let alarmed = 0;
+  const drives = new Map<string, ReplayDrive>();
+  await replayFiles([INTERVALS], 'all', {
+    newDrive: (serial, model) => ({ serial, model, timeline: new DriveTimeline(), lastMs: -Infinity }),
+    point(_drive, history) {
+      const expected = predict(history, history[history.length - 1]!.atMs).probability;
+      if (predictProbability(history) !== expected) t.fail(`${history[0]!.serial} at ${history[history.length - 1]!.atMs}`);
+      points++;
+      if (expected >= MODEL.operatingPoint.degraded) alarmed++;
+    },
+  }, drives);
+  t.true(points > 1000 && alarmed > 20, `${points} points, ${alarmed} alarmed`);
+  t.is(predictProbability([]), 0);
 });
 
 test('one format at a time: a daily file with an interval file is refused', async (t) => {

@@ -209,14 +209,6 @@ test('an empty history is ok; the prediction is pure (same input, same output)',
   t.deepEqual(history, copy, 'the history is not modified');
 });
 
-test('fast: 10,000 predictions over 30-day daily histories take well under a second', (t) => {
-  const history = daily(45, (day) => ({ reallocatedSectors: day, pendingSectors: day % 3, reportedUncorrectable: 1, commandTimeouts: 2 }));
-  const started = performance.now();
-  for (let i = 0; i < 10_000; i++) predict(history, T0);
-  const ms = performance.now() - started;
-  t.true(ms < 1000, `${ms.toFixed(0)} ms`);
-});
-
 function fromFixture(file: string): DiskSample {
   const reading = parseSmartctlOutput(readFileSync(repoPath('test', 'fixtures', 'smartctl', file), 'utf8'));
   return sampleFromReading(reading, T0);

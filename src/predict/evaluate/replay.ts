@@ -64,9 +64,14 @@ export class DriveTimeline {
     // A reading that only repeats its neighbours (the same counters, the same drive, power-on hours
     // moving forward) tells predict() nothing its neighbours do not: every window finds the same
     // values at the one before it. Dropping it keeps a quiet drive's history at a few readings
-    // instead of one a day, which is most of the memory of a long daily replay.
-    if (last >= 1 && unchanged(this.history[last - 1]!, this.history[last]!) && unchanged(this.history[last]!, sample)) this.history.pop();
-    this.history.push(sample);
+    // instead of one a day, which is most of the memory of a long daily replay. The history holds
+    // its own copies, so such a reading moves the last copy forward in place instead of replacing
+    // it: replaced, every row's sample would live a day of rows and die in the old generation.
+    const own = this.history[last];
+    if (own !== undefined && last >= 1 && unchanged(this.history[last - 1]!, own) && unchanged(own, sample)) {
+      own.atMs = sample.atMs;
+      if (sample.powerOnHours !== undefined) own.powerOnHours = sample.powerOnHours;
+    } else this.history.push({ ...sample });
     // Keep the last reading at or before the window's start, and everything after it.
     const cutoff = sample.atMs - (HISTORY_DAYS + 1) * DAY_MS;
     let drop = 0;

@@ -1,7 +1,8 @@
 /**
  * `harbinger evaluate [--json] [--split all|holdout|train] [--by-model] [--alarm-probability P]
- * FILE...`: replays Backblaze drive-stats files through the agent's own predictor (predict(), the
- * same code the daemon runs after each reading) and, on the same drives in the same run, through
+ * FILE...`: replays Backblaze drive-stats files through the agent's own predictor
+ * (predictProbability(): the decision predict() makes after each reading in the daemon, without the
+ * evidence it then writes) and, on the same drives in the same run, through
  * the published baselines; reports the drive-level figures (metrics.ts) at the operating point
  * (the `degraded` level: the model's own cut, or P), at each baseline's FPR, over a sweep of
  * probability thresholds and, with --by-model, per drive model.
@@ -13,7 +14,7 @@
  */
 import { basename } from 'node:path';
 import { MODEL, withAlarmProbability } from '../model.js';
-import { HORIZON_DAYS, predict } from '../predictor.js';
+import { HORIZON_DAYS, predictProbability } from '../predictor.js';
 import type { DiskSample } from '../types.js';
 import type { ReadProgress } from './backblaze-csv.js';
 import { BASELINE_NAMES, BASELINES, type BaselineName } from './baselines.js';
@@ -123,7 +124,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     }),
     point(drive: EvalDrive, history: readonly DiskSample[], reading: { raw: Partial<Record<number, number>>; sample: DiskSample } | undefined): void {
       const current = history[history.length - 1]!;
-      drive.predictor.record(current.atMs, predict(history, current.atMs, model).probability);
+      drive.predictor.record(current.atMs, predictProbability(history, model));
       if (reading === undefined) return; // a repeat: the baselines read only the current values
       const input = { raw: reading.raw, ...(reading.sample.smartPassed === undefined ? {} : { smartPassed: reading.sample.smartPassed }) };
       BASELINE_NAMES.forEach((name, i) => drive.baselines[i]!.record(current.atMs, BASELINES[name](input) ? 1 : 0));
