@@ -13,15 +13,24 @@
 
 const DAY_MS = 86_400_000;
 
-/** One drive's scores over time, consecutive equal scores merged. */
+/**
+ * One drive's scores over time, consecutive equal scores merged. Most tracks keep one or two steps
+ * (a baseline that never fires, a quiet drive), and `evaluate` keeps four per drive: the arrays
+ * start at their first step's size, where a push into an empty array reserves room for 16.
+ */
 export class ScoreTrack {
-  readonly starts: number[] = [];
-  readonly scores: number[] = [];
+  starts: number[] = [];
+  scores: number[] = [];
 
   record(atMs: number, score: number): void {
-    if (this.scores.length > 0 && this.scores[this.scores.length - 1] === score) return;
-    this.starts.push(atMs);
-    this.scores.push(score);
+    const n = this.scores.length;
+    if (n === 0) {
+      this.starts = [atMs];
+      this.scores = [score];
+    } else if (this.scores[n - 1] !== score) {
+      this.starts.push(atMs);
+      this.scores.push(score);
+    }
   }
 }
 
