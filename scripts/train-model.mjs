@@ -5,6 +5,7 @@
 // no random seed; every sum runs in file order).
 //
 //   npx tsc -p . && node scripts/train-model.mjs ../shared/data/disk-failure [--cv [--cv-by drive|model]] [--out FILE]
+//     [--intervals FILE] [--daily FILE]   (other files than the directory's two)
 //
 // What it does:
 //  1. Replays each file's training drives exactly as `harbinger evaluate` does (replay.ts: every
@@ -45,10 +46,20 @@ import { extractFeatures, compileFeature, modelKey } from '../dist/src/predict/f
 import { loadModel } from '../dist/src/predict/model.js';
 import { predictProbability, HORIZON_DAYS } from '../dist/src/predict/predictor.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { cv: { type: 'boolean', default: false }, 'cv-by': { type: 'string', default: 'drive' }, out: { type: 'string', default: 'src/predict/model-weights.json' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    cv: { type: 'boolean', default: false },
+    'cv-by': { type: 'string', default: 'drive' },
+    out: { type: 'string', default: 'src/predict/model-weights.json' },
+    // Other files of the same two formats (the tests train on the committed subsets).
+    intervals: { type: 'string' },
+    daily: { type: 'string' },
+  },
+});
 if (!['drive', 'model'].includes(values['cv-by'])) throw new Error(`--cv-by: drive or model, not ${JSON.stringify(values['cv-by'])}`);
 const dataDir = positionals[0] ?? '../shared/data/disk-failure';
-const FILES = ['backblaze-2013-2016-intervals.csv.gz', 'backblaze-2013-daily.csv.gz'].map((f) => join(dataDir, f));
+const FILES = [values.intervals ?? join(dataDir, 'backblaze-2013-2016-intervals.csv.gz'), values.daily ?? join(dataDir, 'backblaze-2013-daily.csv.gz')];
 const FEATURES = [
   'reallocated_sectors', 'reallocated_sectors_growth_7d', 'reallocated_sectors_growth_30d',
   'reported_uncorrectable', 'reported_uncorrectable_growth_30d', 'command_timeouts',
@@ -392,7 +403,7 @@ if (values.cv) {
   const watch = Math.min(degraded, thresholdFor(scores, WATCH_FPR));
   const operatingPoint = { watch, degraded, failing: Math.max(0.5, degraded) };
   const training = {
-    command: 'npx tsc -p . && node scripts/train-model.mjs ../shared/data/disk-failure',
+    command: ['npx tsc -p . && node scripts/train-model.mjs', ...(values.intervals && values.daily ? [] : [dataDir]), ...(values.intervals ? ['--intervals', values.intervals] : []), ...(values.daily ? ['--daily', values.daily] : [])].join(' '),
     data: 'Backblaze Hard Drive Data and Stats (see test/fixtures/backblaze/SOURCES.md)',
     files: FILES.map((f) => f.split('/').pop()),
     split: 'train (FNV-1a of the serial, buckets 30-99 of 100; src/predict/evaluate/split.ts)',

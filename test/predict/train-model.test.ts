@@ -1,0 +1,71 @@
+/**
+ * scripts/train-model.mjs, the script the shipped weights come from: deterministic (the same files
+ * give the same bytes), training only on its side of the by-drive split, writing a model the agent
+ * loads; and, where Backblaze's files are beside the checkout (../shared, as in CI), writing
+ * exactly the shipped src/predict/model-weights.json from them.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { readBackblaze } from '../../src/predict/evaluate/backblaze-csv.js';
+import { sideOf } from '../../src/predict/evaluate/split.js';
+import { loadModel, MODEL, type ModelFile } from '../../src/predict/model.js';
+import { predict } from '../../src/predict/predictor.js';
+import type { DiskSample } from '../../src/predict/types.js';
+import { repoPath, tempDir } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
+const TRAINER = repoPath('scripts', 'train-model.mjs');
+const INTERVALS = repoPath('test', 'fixtures', 'backblaze', 'intervals-2013-2016-subset.csv.gz');
+const DAILY = repoPath('test', 'fixtures', 'backblaze', 'daily-2013-subset.csv.gz');
+const SHARED = repoPath('..', 'shared', 'data', 'disk-failure');
+
+async function train(out: string, args: string[]): Promise<ModelFile & { training: Record<string, unknown> }> {
+  await run(process.execPath, [TRAINER, ...args, '--out', out], { cwd: repoPath(), maxBuffer: 1 << 20 });
+  return JSON.parse(await readFile(out, 'utf8'));
+}
+
+/** Drives of a file on the training side of the split, and how many of them failed. */
+async function trainingSide(file: string): Promise<{ drives: number; failed: number }> {
+  const drives = new Map<string, boolean>();
+  for await (const r of readBackblaze(file)) if (sideOf(r.serial) === 'train') drives.set(r.serial, (drives.get(r.serial) ?? false) || r.failure);
+  return { drives: drives.size, failed: [...drives.values()].filter(Boolean).length };
+}
+
+test('the trainer on the committed subsets: the same bytes twice, the training side only, a model the predictor loads', async (t) => {
+  const dir = await tempDir(t);
+  const args = ['--intervals', INTERVALS, '--daily', DAILY];
+  const first = await train(join(dir, 'a.json'), args);
+  await train(join(dir, 'b.json'), args);
+  t.is(await readFile(join(dir, 'a.json'), 'utf8'), await readFile(join(dir, 'b.json'), 'utf8'));
+
+  const sides = [await trainingSide(INTERVALS), await trainingSide(DAILY)];
+  t.deepEqual(first.training.drives, sides.map((s) => s.drives));
+  t.deepEqual(first.training.failed, sides.map((s) => s.failed));
+  t.true(sides[0]!.drives < 440 && sides[0]!.drives > 250, 'the subset has held-out drives the trainer left out');
+  t.deepEqual(first.features, MODEL.features, 'the features the agent computes');
+  t.is(first.trees.length, 60);
+
+  const model = loadModel(first);
+  const { watch, degraded, failing } = model.operatingPoint;
+  t.true(watch > 0 && watch <= degraded && degraded <= failing && failing < 1);
+  const day = 86_400_000;
+  const history = (pending: (d: number) => number): DiskSample[] =>
+    Array.from({ length: 40 }, (_, d) => ({ atMs: d * day, protocol: 'ata', model: 'ST4000DM000', powerOnHours: 9000 + 24 * d, reallocatedSectors: 0, pendingSectors: pending(d), offlineUncorrectable: pending(d), reportedUncorrectable: 0 }));
+  const clean = predict(history(() => 0), 39 * day, model);
+  const going = predict(history((d) => (d < 30 ? 0 : (d - 29) * 40)), 39 * day, model);
+  t.true(going.probability > clean.probability, `${going.probability} > ${clean.probability}`);
+  t.is(clean.level, 'ok');
+});
+
+const reproduce = existsSync(join(SHARED, 'backblaze-2013-2016-intervals.csv.gz')) ? test : test.skip;
+reproduce('the shipped weights are what the trainer writes from the Backblaze files in ../shared/data/disk-failure', async (t) => {
+  const dir = await tempDir(t);
+  await train(join(dir, 'weights.json'), ['../shared/data/disk-failure']);
+  const written = await readFile(join(dir, 'weights.json'), 'utf8');
+  const shipped = await readFile(repoPath('src', 'predict', 'model-weights.json'), 'utf8');
+  t.true(written === shipped, 'src/predict/model-weights.json differs from what scripts/train-model.mjs writes: retrain and commit it');
+});
