@@ -61,6 +61,14 @@ test('the trainer on the committed subsets: the same bytes twice, the training s
   t.is(clean.level, 'ok');
 });
 
+test('--cv on the committed subsets: two folds, each file scored on the held-out half against the three baselines', async (t) => {
+  const { stdout } = await run(process.execPath, [TRAINER, '--intervals', INTERVALS, '--daily', DAILY, '--cv', '--cv-by', 'model'], { cwd: repoPath(), maxBuffer: 1 << 20 });
+  const held = stdout.split('\n').filter((line) => line.startsWith('  held: harbinger '));
+  t.is(held.length, 4, stdout);
+  for (const line of held) t.regex(line, /at the cut; backblaze_rule [\d.]+% @ [\d.]+% vs [\d.]+% @ [\d.]+%; smartd_default .*; scrutiny [\d.]+% @ [\d.]+% vs [\d.]+% @ [\d.]+%$/);
+  await t.throwsAsync(run(process.execPath, [TRAINER, '--intervals', INTERVALS, '--daily', DAILY, '--cv', '--cv-by', 'disk'], { cwd: repoPath() }), { message: /--cv-by: drive or model/ });
+});
+
 const reproduce = existsSync(join(SHARED, 'backblaze-2013-2016-intervals.csv.gz')) ? test : test.skip;
 reproduce('the shipped weights are what the trainer writes from the Backblaze files in ../shared/data/disk-failure', async (t) => {
   const dir = await tempDir(t);
