@@ -152,13 +152,19 @@ async function main(): Promise<void> {
               return p === undefined || (p > 0 && p < 1) ? true : `--alarm-probability must be a probability between 0 and 1 (exclusive), not ${p}`;
             }),
         async (argv) => {
-          const { evaluateFiles, formatReport, parseSplit } = await import('./predict/evaluate/run.js');
+          const { evaluateFiles, formatReport, parseSplit, DataFileError } = await import('./predict/evaluate/run.js');
           const report = await evaluateFiles(argv.files as string[], {
             json: Boolean(argv.json),
             progress: process.stderr.isTTY === true,
             split: parseSplit(String(argv.split)),
             byModel: Boolean(argv['by-model']),
             ...(argv['alarm-probability'] === undefined ? {} : { alarmProbability: argv['alarm-probability'] }),
+          }).catch((err: unknown) => {
+            // A file that cannot be read as Backblaze data: say which and why, without a stack.
+            if (!(err instanceof DataFileError)) throw err;
+            if (process.stderr.isTTY) process.stderr.write('\n');
+            process.stderr.write(`harbinger evaluate: ${err.message}\n`);
+            process.exit(1);
           });
           process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatReport(report));
         },

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -304,6 +304,31 @@ test('the command: `harbinger evaluate --by-model --json` prints one object with
   t.is(report.drives, 440);
   t.is(report.by_model!.reduce((a, m) => a + m.drives, 0), 440);
   t.truthy(report.at_baseline_fpr.scrutiny);
+});
+
+test('the command on files it cannot read: one line naming the file and the problem, exit 1, no figures', async (t) => {
+  const dir = await tempDir(t);
+  const whole = await readFile(DAILY);
+  const truncated = join(dir, 'truncated.csv.gz');
+  await writeFile(truncated, whole.subarray(0, whole.length >> 1));
+  const damaged = join(dir, 'damaged.csv.gz');
+  const flipped = Buffer.from(whole);
+  for (let i = 1000; i < 1064; i++) flipped[i]! ^= 0xff; // bits flipped inside the compressed data
+  await writeFile(damaged, flipped);
+  const cases: Array<[string, RegExp]> = [
+    [truncated, /truncated\.csv\.gz: the gzip data ends early: the file is truncated/],
+    [damaged, /damaged\.csv\.gz: the gzip data is damaged/],
+    [join(dir, 'missing.csv'), /missing\.csv: no such file/],
+    [dir, /: a directory, not a file/],
+  ];
+  for (const [file, message] of cases) {
+    const err = await t.throwsAsync(promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--json', file]));
+    const { code, stdout, stderr } = err as Error & { code: number; stdout: string; stderr: string };
+    t.is(code, 1, file);
+    t.is(stdout, '', 'no report from part of a file');
+    t.regex(stderr, message);
+    t.is(stderr.trim().split('\n').length, 1, stderr);
+  }
 });
 
 test('replay: readings that only repeat their neighbours are dropped, and every prediction is what the full history gives', (t) => {

@@ -66,6 +66,25 @@ export interface ReadProgress {
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
+/** A file `evaluate` cannot read as Backblaze data: the message names the file and what is wrong. */
+export class DataFileError extends Error {
+  override readonly name = 'DataFileError';
+}
+
+/** What a system or zlib error on `file` means to whoever named the file. */
+function fileProblem(file: string, err: unknown): DataFileError {
+  if (err instanceof DataFileError) return err;
+  const { code, message } = err as NodeJS.ErrnoException;
+  const what: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'a directory, not a file',
+    Z_BUF_ERROR: 'the gzip data ends early: the file is truncated (an interrupted download or copy?)',
+    Z_DATA_ERROR: `the gzip data is damaged (${message})`,
+  };
+  return new DataFileError(`${file}: ${(code !== undefined && what[code]) || message}`);
+}
+
 /** Split one CSV line; quoted fields (RFC 4180) are handled, Backblaze's files have none. */
 export function splitCsvLine(line: string): string[] {
   if (!line.includes('"')) return line.split(',');
@@ -128,7 +147,7 @@ function columnsOf(header: string[], file: string): Columns {
   const format: CsvFormat | undefined =
     index('tstart') >= 0 && index('tstop') >= 0 ? 'intervals' : index('date') >= 0 && index('failure') >= 0 ? 'daily' : undefined;
   if (format === undefined || index('serial_number') < 0) {
-    throw new Error(`${file}: not a Backblaze drive-stats CSV (need serial_number and date+failure, or tstart+tstop+fails)`);
+    throw new DataFileError(`${file}: not a Backblaze drive-stats CSV (need serial_number and date+failure, or tstart+tstop+fails)`);
   }
   const byAttribute: Array<[number, number]> = [];
   for (const id of ATTRIBUTE_IDS) {
@@ -169,7 +188,10 @@ export function pickCells(line: string, wanted: readonly number[]): Array<string
   return out;
 }
 
-/** Values below 2^16 are the same count in every packing decodeAtaRaw knows (the low word). */
+/**
+ * Below 2^16 an integer raw value of the counters read here (5, 9, 187, 188, 196–199) decodes to
+ * itself in every packing decodeAtaRaw knows (it is the low word): most cells skip the decoding.
+ */
 const UNPACKED_BELOW = 65_536;
 
 function buildReading(cols: Columns, cells: ReadonlyArray<string | undefined>, serial: string, model: string, atMs: number, failure: boolean, powerOnHours?: number): BackblazeReading {
@@ -242,48 +264,52 @@ async function* blocksOf(file: string, gzip: boolean, progress: ReadProgress): A
  * progress line). Rows without a serial number or a usable date are skipped and counted.
  */
 export async function* readBackblaze(file: string, progress: ReadProgress = { file, bytesRead: 0, totalBytes: 0, rows: 0 }): AsyncGenerator<BackblazeReading> {
-  progress.totalBytes = (await stat(file)).size;
-  let cols: Columns | undefined;
-  let pending: BackblazeReading | undefined; // intervals: the reading at the last tstop of the current drive
-  const strings = new StringPool();
-  for await (const block of blocksOf(file, await isGzip(file), progress)) {
-    for (let from = 0, to = block.indexOf('\n'); to >= 0; from = to + 1, to = block.indexOf('\n', from)) {
-      const line = block.slice(from, to > from && block.charCodeAt(to - 1) === 13 ? to - 1 : to);
-      if (line === '') continue;
-      if (cols === undefined) {
-        cols = columnsOf(splitCsvLine(line), file);
-        progress.format = cols.format;
-        continue;
+  try {
+    progress.totalBytes = (await stat(file)).size;
+    let cols: Columns | undefined;
+    let pending: BackblazeReading | undefined; // intervals: the reading at the last tstop of the current drive
+    const strings = new StringPool();
+    for await (const block of blocksOf(file, await isGzip(file), progress)) {
+      for (let from = 0, to = block.indexOf('\n'); to >= 0; from = to + 1, to = block.indexOf('\n', from)) {
+        const line = block.slice(from, to > from && block.charCodeAt(to - 1) === 13 ? to - 1 : to);
+        if (line === '') continue;
+        if (cols === undefined) {
+          cols = columnsOf(splitCsvLine(line), file);
+          progress.format = cols.format;
+          continue;
+        }
+        progress.rows++;
+        const { at } = cols;
+        const cells = pickCells(line, cols.wanted);
+        const serial = strings.intern(cells[at.serial_number]?.trim() ?? '');
+        const model = strings.intern(cells[at.model]?.trim() ?? '');
+        if (serial === '') continue;
+        if (cols.format === 'daily') {
+          const date = cells[at.date]?.trim() ?? '';
+          const atMs = Date.parse(`${date}T00:00:00Z`);
+          if (!Number.isFinite(atMs)) continue;
+          const reading = buildReading(cols, cells, serial, model, atMs, cells[at.failure]?.trim() === '1');
+          reading.date = date;
+          if (reading.failure) reading.final = true;
+          yield reading;
+          continue;
+        }
+        const minDay = Date.parse(`${cells[at.min_date]?.trim() ?? ''}T00:00:00Z`);
+        const minHours = parseNumber(cells[at.min_hours]) ?? 0;
+        const tstart = parseNumber(cells[at.tstart]);
+        const tstop = parseNumber(cells[at.tstop]);
+        if (!Number.isFinite(minDay) || tstart === undefined || tstop === undefined) continue;
+        const dateOf = (hours: number): number => minDay + Math.round(((hours - minHours) * HOUR_MS) / 1000) * 1000;
+        if (pending !== undefined && pending.serial !== serial) yield pending;
+        yield buildReading(cols, cells, serial, model, dateOf(tstart), false, tstart);
+        pending = buildReading(cols, cells, serial, model, dateOf(tstop), cells[at.fails]?.trim() === '1', tstop);
+        pending.final = true;
       }
-      progress.rows++;
-      const { at } = cols;
-      const cells = pickCells(line, cols.wanted);
-      const serial = strings.intern(cells[at.serial_number]?.trim() ?? '');
-      const model = strings.intern(cells[at.model]?.trim() ?? '');
-      if (serial === '') continue;
-      if (cols.format === 'daily') {
-        const date = cells[at.date]?.trim() ?? '';
-        const atMs = Date.parse(`${date}T00:00:00Z`);
-        if (!Number.isFinite(atMs)) continue;
-        const reading = buildReading(cols, cells, serial, model, atMs, cells[at.failure]?.trim() === '1');
-        reading.date = date;
-        if (reading.failure) reading.final = true;
-        yield reading;
-        continue;
-      }
-      const minDay = Date.parse(`${cells[at.min_date]?.trim() ?? ''}T00:00:00Z`);
-      const minHours = parseNumber(cells[at.min_hours]) ?? 0;
-      const tstart = parseNumber(cells[at.tstart]);
-      const tstop = parseNumber(cells[at.tstop]);
-      if (!Number.isFinite(minDay) || tstart === undefined || tstop === undefined) continue;
-      const dateOf = (hours: number): number => minDay + Math.round(((hours - minHours) * HOUR_MS) / 1000) * 1000;
-      if (pending !== undefined && pending.serial !== serial) yield pending;
-      yield buildReading(cols, cells, serial, model, dateOf(tstart), false, tstart);
-      pending = buildReading(cols, cells, serial, model, dateOf(tstop), cells[at.fails]?.trim() === '1', tstop);
-      pending.final = true;
     }
+    if (pending !== undefined) yield pending;
+  } catch (err) {
+    throw fileProblem(file, err);
   }
-  if (pending !== undefined) yield pending;
 }
 
 /** When a drive that failed after `lastReadingMs` is taken to have failed: the end of that day. */

@@ -13,7 +13,7 @@
 import { basename } from 'node:path';
 import { DAY_MS, HISTORY_DAYS } from '../features.js';
 import type { DiskSample } from '../types.js';
-import { failureTimeAfter, readBackblaze, type BackblazeReading, type CsvFormat, type ReadProgress } from './backblaze-csv.js';
+import { DataFileError, failureTimeAfter, readBackblaze, type BackblazeReading, type CsvFormat, type ReadProgress } from './backblaze-csv.js';
 import { inSplit, type Split } from './split.js';
 
 const ROLL_OFF_DAYS = [7, 30];
@@ -124,7 +124,7 @@ export interface ReplaySummary {
 async function peek(file: string): Promise<{ format: CsvFormat; atMs: number }> {
   const progress: ReadProgress = { file, bytesRead: 0, totalBytes: 0, rows: 0 };
   for await (const reading of readBackblaze(file, progress)) return { format: progress.format!, atMs: reading.sample.atMs };
-  if (progress.format === undefined) throw new Error(`${file}: empty file`);
+  if (progress.format === undefined) throw new DataFileError(`${file}: empty file`);
   return { format: progress.format, atMs: 0 };
 }
 
@@ -135,10 +135,10 @@ export async function replayFiles<D extends ReplayDrive>(
   drives: Map<string, D>,
   onProgress?: (progress: ReadProgress, fileIndex: number, fileCount: number) => void,
 ): Promise<ReplaySummary> {
-  if (files.length === 0) throw new Error('evaluate: no files');
+  if (files.length === 0) throw new DataFileError('evaluate: no files');
   const peeked = await Promise.all(files.map(async (file) => ({ file, ...(await peek(file)) })));
   const formats = new Set(peeked.map((p) => p.format));
-  if (formats.size > 1) throw new Error(`evaluate: one format at a time (${peeked.map((p) => `${basename(p.file)}: ${p.format}`).join(', ')})`);
+  if (formats.size > 1) throw new DataFileError(`evaluate: one format at a time (${peeked.map((p) => `${basename(p.file)}: ${p.format}`).join(', ')})`);
   // Daily snapshot files replay in date order whatever order they were named in.
   const ordered = [...peeked].sort((a, b) => a.atMs - b.atMs);
   const summary: ReplaySummary = { format: peeked[0]!.format, files: ordered.map((p) => p.file), rows: 0, readings: 0, points: 0, skipped: { other_split: 0, out_of_order: 0, after_failure: 0 } };

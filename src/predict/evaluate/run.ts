@@ -23,6 +23,7 @@ import { DriveTimeline, replayFiles, type ReplayDrive, type ReplaySummary } from
 import type { Split } from './split.js';
 
 export { parseSplit, SPLITS, type Split } from './split.js';
+export { DataFileError } from './backblaze-csv.js';
 
 export interface EvaluateOptions {
   /** The caller prints the report as JSON rather than formatReport()'s table; the report is the same. */
