@@ -46,8 +46,8 @@ import { DriveTimeline, replayFiles } from '../dist/src/predict/evaluate/replay.
 import { extractFeatures, compileFeature, modelKey } from '../dist/src/predict/features.js';
 import { loadModel } from '../dist/src/predict/model.js';
 import { predictProbability, HORIZON_DAYS } from '../dist/src/predict/predictor.js';
-import { BASELINE_NAMES, BASELINES } from '../dist/src/predict/evaluate/baselines.js';
-import { figuresAt, figuresAtFpr, outcomeOf, ScoreTrack } from '../dist/src/predict/evaluate/metrics.js';
+import { BASELINE_NAMES } from '../dist/src/predict/evaluate/baselines.js';
+import { evaluateFiles } from '../dist/src/predict/evaluate/run.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -362,31 +362,6 @@ async function driveScores(file, model, keep = () => true) {
   });
 }
 
-/**
- * For --cv: the held-out drives of `file` as `harbinger evaluate` scores them (metrics.ts), the
- * model and the published baselines on the same drives.
- */
-async function heldOutcomes(file, model, keep) {
-  const drives = new Map();
-  const visitor = {
-    newDrive: (serial, m) => ({ serial, model: m, timeline: new DriveTimeline(), lastMs: -Infinity, predictor: new ScoreTrack(), baselines: BASELINE_NAMES.map(() => new ScoreTrack()) }),
-    point(drive, history, reading) {
-      if (!keep(drive.serial)) return;
-      const atMs = history[history.length - 1].atMs;
-      drive.predictor.record(atMs, predictProbability(history, model));
-      if (reading === undefined) return; // a repeat: the baselines read only the current values
-      const input = { raw: reading.raw, ...(reading.sample.smartPassed === undefined ? {} : { smartPassed: reading.sample.smartPassed }) };
-      BASELINE_NAMES.forEach((name, i) => drive.baselines[i].record(atMs, BASELINES[name](input) ? 1 : 0));
-    },
-  };
-  await replayFiles([file], 'train', visitor, drives);
-  const held = [...drives.values()].filter((d) => keep(d.serial));
-  return {
-    predictor: held.map((d) => outcomeOf(d.predictor, d.failureMs, HORIZON_DAYS)),
-    baselines: BASELINE_NAMES.map((_, i) => held.map((d) => outcomeOf(d.baselines[i], d.failureMs, HORIZON_DAYS))),
-  };
-}
-
 const brief = ({ tpr, fpr }) => `${(tpr * 100).toFixed(1)}% @ ${(fpr * 100).toFixed(2)}%`;
 
 function thresholdFor(scores, fpr) {
@@ -422,13 +397,11 @@ if (values.cv) {
       const tr = await driveScores(file, model, (s) => fold(s) === k);
       const te = await driveScores(file, model, (s) => fold(s) !== k);
       console.log(`fold ${k} ${file.split('/').pop()} cut ${cut}: fit ${JSON.stringify(rate(tr, cut))} held ${JSON.stringify(rate(te, cut))} held@2.5% ${JSON.stringify(rate(te, thresholdFor(te, 0.025)))}`);
-      // The baselines on the same held-out drives, and the model held to each one's FPR (TPR @ FPR).
-      const held = await heldOutcomes(file, model, (s) => fold(s) !== k);
-      const against = BASELINE_NAMES.map((name, i) => {
-        const baseline = figuresAt(held.baselines[i], 1);
-        return `${name} ${brief(baseline)} vs ${brief(figuresAtFpr(held.predictor, baseline.fpr))}`;
-      });
-      console.log(`  held: harbinger ${brief(figuresAt(held.predictor, cut))} at the cut; ${against.join('; ')}`);
+      // The baselines on the same held-out drives, and the model held to each one's FPR, as
+      // `harbinger evaluate` reports them.
+      const held = await evaluateFiles([file], { json: true, progress: false, split: 'train', model, drives: (s) => fold(s) !== k });
+      const against = BASELINE_NAMES.map((name) => `${name} ${brief(held.baselines[name])} vs ${brief(held.at_baseline_fpr[name])}`);
+      console.log(`  held: harbinger ${brief(held.predictor)} at the cut; ${against.join('; ')}`);
     }
   }
 } else {

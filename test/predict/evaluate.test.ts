@@ -9,10 +9,10 @@ import { BASELINES, scrutinyAttributeFails } from '../../src/predict/evaluate/ba
 import { figuresAt, figuresAtFpr, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
 import { evaluateFiles, formatReport, type EvaluationReport } from '../../src/predict/evaluate/run.js';
 import { DriveTimeline, replayFiles, type ReplayDrive } from '../../src/predict/evaluate/replay.js';
-import { inSplit, sideOf } from '../../src/predict/evaluate/split.js';
+import { fnv1a32, inSplit, sideOf } from '../../src/predict/evaluate/split.js';
 import { predict, predictProbability } from '../../src/predict/predictor.js';
 import type { DiskSample } from '../../src/predict/types.js';
-import { MODEL } from '../../src/predict/model.js';
+import { MODEL, withAlarmProbability } from '../../src/predict/model.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 
 const fixture = (name: string): string => repoPath('test', 'fixtures', 'backblaze', name);
@@ -329,6 +329,18 @@ test('the command on files it cannot read: one line naming the file and the prob
     t.regex(stderr, message);
     t.is(stderr.trim().split('\n').length, 1, stderr);
   }
+});
+
+test('evaluateFiles with another model and a choice of drives (what the trainer\'s cross-validation scores)', async (t) => {
+  const even = (serial: string): boolean => fnv1a32(serial) % 2 === 0;
+  const serials = new Set((await collect(INTERVALS)).map((r) => r.serial));
+  const chosen = await evaluateFiles([INTERVALS], { json: true, progress: false, drives: even });
+  t.is(chosen.drives, [...serials].filter(even).length);
+  t.true(chosen.drives > 150 && chosen.drives < 290, `${chosen.drives} of ${serials.size}`);
+  const other = await evaluateFiles([INTERVALS], { json: true, progress: false, model: withAlarmProbability(MODEL, 0.02) });
+  const configured = await evaluateFiles([INTERVALS], { json: true, progress: false, alarmProbability: 0.02 });
+  t.deepEqual(other.predictor, configured.predictor);
+  t.is(other.predictor.threshold, 0.02);
 });
 
 test('replay: readings that only repeat their neighbours are dropped, and every prediction is what the full history gives', (t) => {

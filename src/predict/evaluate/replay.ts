@@ -128,9 +128,13 @@ async function peek(file: string): Promise<{ format: CsvFormat; atMs: number }> 
   return { format: progress.format, atMs: 0 };
 }
 
+/**
+ * Replays `files` drive by drive. `split`: a side of the by-drive split, or any choice of drives by
+ * serial number (the trainer's cross-validation folds); the others are skipped as `other_split`.
+ */
 export async function replayFiles<D extends ReplayDrive>(
   files: readonly string[],
-  split: Split,
+  split: Split | ((serial: string) => boolean),
   visitor: ReplayVisitor<D>,
   drives: Map<string, D>,
   onProgress?: (progress: ReadProgress, fileIndex: number, fileCount: number) => void,
@@ -143,6 +147,7 @@ export async function replayFiles<D extends ReplayDrive>(
   const ordered = [...peeked].sort((a, b) => a.atMs - b.atMs);
   const summary: ReplaySummary = { format: peeked[0]!.format, files: ordered.map((p) => p.file), rows: 0, readings: 0, points: 0, skipped: { other_split: 0, out_of_order: 0, after_failure: 0 } };
   const dates = new Set<string>();
+  const scored = typeof split === 'function' ? split : (serial: string): boolean => inSplit(serial, split);
   for (const [index, { file }] of ordered.entries()) {
     const progress: ReadProgress = { file, bytesRead: 0, totalBytes: 0, rows: 0 };
     let sinceReport = 0;
@@ -152,7 +157,7 @@ export async function replayFiles<D extends ReplayDrive>(
         sinceReport = 0;
         onProgress(progress, index, ordered.length);
       }
-      if (!inSplit(reading.serial, split)) {
+      if (!scored(reading.serial)) {
         summary.skipped.other_split++;
         continue;
       }

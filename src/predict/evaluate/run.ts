@@ -13,14 +13,14 @@
  * are streamed.
  */
 import { basename } from 'node:path';
-import { MODEL, withAlarmProbability } from '../model.js';
+import { MODEL, withAlarmProbability, type Model } from '../model.js';
 import { HORIZON_DAYS, predictProbability } from '../predictor.js';
 import type { DiskSample } from '../types.js';
 import type { ReadProgress } from './backblaze-csv.js';
 import { BASELINE_NAMES, BASELINES, type BaselineName } from './baselines.js';
 import { dominatedBy, figuresAt, figuresAtFpr, outcomeOf, ScoreTrack, sweep, type DriveOutcome, type Figures } from './metrics.js';
 import { DriveTimeline, replayFiles, type ReplayDrive, type ReplaySummary } from './replay.js';
-import type { Split } from './split.js';
+import { inSplit, type Split } from './split.js';
 
 export { parseSplit, SPLITS, type Split } from './split.js';
 export { DataFileError } from './backblaze-csv.js';
@@ -36,6 +36,10 @@ export interface EvaluateOptions {
   byModel?: boolean;
   /** The agent's `predict.alarm_probability`: score the predictor with its alarm there (default: the model's own cut). */
   alarmProbability?: number;
+  /** Another model than the shipped one (scripts/train-model.mjs scores its folds' models). */
+  model?: Model;
+  /** Of the split's drives, only these (by serial number). */
+  drives?: (serial: string) => boolean;
 }
 
 export interface PredictorFigures extends Figures {
@@ -112,7 +116,10 @@ function progressLine(progress: ReadProgress, fileIndex: number, fileCount: numb
 export async function evaluateFiles(files: string[], options: EvaluateOptions): Promise<EvaluationReport> {
   const started = process.hrtime.bigint();
   const split = options.split ?? 'all';
-  const model = options.alarmProbability === undefined ? MODEL : withAlarmProbability(MODEL, options.alarmProbability);
+  const base = options.model ?? MODEL;
+  const model = options.alarmProbability === undefined ? base : withAlarmProbability(base, options.alarmProbability);
+  const only = options.drives;
+  const scored = only === undefined ? split : (serial: string): boolean => inSplit(serial, split) && only(serial);
   const drives = new Map<string, EvalDrive>();
   const visitor = {
     newDrive: (serial: string, model: string): EvalDrive => ({
@@ -143,7 +150,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     : undefined;
   let summary: ReplaySummary;
   try {
-    summary = await replayFiles(files, split, visitor, drives, onProgress);
+    summary = await replayFiles(files, scored, visitor, drives, onProgress);
   } finally {
     if (options.progress) process.stderr.write('\r\x1b[K');
   }
