@@ -37,7 +37,9 @@
 //     rates and cut are fitted on one half of the training drives and scored on the other: `held`,
 //     and `held@2.5%` at the cut that gives at most 2.5% false alarms on that half, a point of its
 //     ROC curve), then each baseline on the same held-out drives against the model held to that
-//     baseline's FPR, as `harbinger evaluate` reports them.
+//     baseline's FPR, as `harbinger evaluate` reports them; and last a summary line for the interval
+//     file (each fold's held-out TPR at 2.5% FPR and their mean; harbinger against Scrutiny at
+//     Scrutiny's FPR), the figures a change to the model is judged by.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -387,6 +389,8 @@ if (values.cv) {
   // rates and a cut fitted on the other half, as a fleet of models Backblaze did not run would be.
   const modelOf = new Map(collected.flat().map((d) => [d.serial, d.model]));
   const fold = values['cv-by'] === 'model' ? (serial) => (fnv1a32(`cv:${modelKey(modelOf.get(serial))}`) >>> 8) & 1 : (serial) => (fnv1a32(`cv:${serial}`) >>> 8) & 1;
+  // The interval file's held-out halves, summed up at the end: the figures to compare a change by.
+  const summary = { at25: [], harbinger: [], scrutiny: [] };
   for (const k of [0, 1]) {
     const m = fit(collected.flat().filter((d) => fold(d.serial) === k));
     const provisional = loadModel(modelFile(m.base, m.trees, { watch: 1e-6, degraded: 0.999998, failing: 0.999999 }, m.rates, m.hours));
@@ -396,14 +400,23 @@ if (values.cv) {
     for (const file of FILES) {
       const tr = await driveScores(file, model, (s) => fold(s) === k);
       const te = await driveScores(file, model, (s) => fold(s) !== k);
-      console.log(`fold ${k} ${file.split('/').pop()} cut ${cut}: fit ${JSON.stringify(rate(tr, cut))} held ${JSON.stringify(rate(te, cut))} held@2.5% ${JSON.stringify(rate(te, thresholdFor(te, 0.025)))}`);
+      const at25 = rate(te, thresholdFor(te, 0.025));
+      console.log(`fold ${k} ${file.split('/').pop()} cut ${cut}: fit ${JSON.stringify(rate(tr, cut))} held ${JSON.stringify(rate(te, cut))} held@2.5% ${JSON.stringify(at25)}`);
       // The baselines on the same held-out drives, and the model held to each one's FPR, as
       // `harbinger evaluate` reports them.
       const held = await evaluateFiles([file], { json: true, progress: false, split: 'train', model, drives: (s) => fold(s) !== k });
       const against = BASELINE_NAMES.map((name) => `${name} ${brief(held.baselines[name])} vs ${brief(held.at_baseline_fpr[name])}`);
       console.log(`  held: harbinger ${brief(held.predictor)} at the cut; ${against.join('; ')}`);
+      if (file === FILES[0]) {
+        summary.at25.push(at25.tpr);
+        summary.harbinger.push(held.at_baseline_fpr.scrutiny.tpr);
+        summary.scrutiny.push(held.baselines.scrutiny.tpr);
+      }
     }
   }
+  const pct = (list) => list.map((v) => `${(v * 100).toFixed(2)}%`).join(' / ');
+  const mean = (list) => `${((list.reduce((a, b) => a + b, 0) / list.length) * 100).toFixed(2)}%`;
+  console.log(`summary, interval file, held-out halves: TPR at 2.5% FPR ${pct(summary.at25)} (mean ${mean(summary.at25)}); at Scrutiny's FPR harbinger ${pct(summary.harbinger)} (mean ${mean(summary.harbinger)}) vs Scrutiny ${pct(summary.scrutiny)} (mean ${mean(summary.scrutiny)})`);
 } else {
   const m = fit(collected.flat());
   // Operating points from the full predictor (rules included) on the training drives.

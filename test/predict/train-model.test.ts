@@ -8,7 +8,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { readBackblaze } from '../../src/predict/evaluate/backblaze-csv.js';
 import { sideOf } from '../../src/predict/evaluate/split.js';
@@ -66,6 +66,20 @@ test('--cv on the committed subsets: two folds, each file scored on the held-out
   const held = stdout.split('\n').filter((line) => line.startsWith('  held: harbinger '));
   t.is(held.length, 4, stdout);
   for (const line of held) t.regex(line, /at the cut; backblaze_rule [\d.]+% @ [\d.]+% vs [\d.]+% @ [\d.]+%; smartd_default .*; scrutiny [\d.]+% @ [\d.]+% vs [\d.]+% @ [\d.]+%$/);
+  // The summary repeats the interval file's per-fold figures (held@2.5%, harbinger vs Scrutiny at Scrutiny's FPR) and their means.
+  const lines = stdout.trimEnd().split('\n');
+  const summary = /^summary, interval file, held-out halves: TPR at 2\.5% FPR ([\d.]+)% \/ ([\d.]+)% \(mean ([\d.]+)%\); at Scrutiny's FPR harbinger ([\d.]+)% \/ ([\d.]+)% \(mean [\d.]+%\) vs Scrutiny ([\d.]+)% \/ ([\d.]+)% \(mean [\d.]+%\)$/.exec(lines.at(-1) ?? '');
+  if (summary === null) return t.fail(stdout);
+  const folds = lines.filter((line) => line.startsWith('fold ') && line.includes(basename(INTERVALS)));
+  t.is(folds.length, 2, stdout);
+  const at25 = folds.map((line) => (JSON.parse(/held@2\.5% (\{.*\})$/.exec(line)![1]!) as { tpr: number }).tpr * 100);
+  t.deepEqual([Number(summary[1]), Number(summary[2])], at25.map((v) => Number(v.toFixed(2))));
+  t.is(Number(summary[3]), Number(((at25[0]! + at25[1]!) / 2).toFixed(2)));
+  const intervalHeld = lines.filter((line, i) => line.startsWith('  held: harbinger ') && lines[i - 1]!.includes(basename(INTERVALS)));
+  const scrutiny = intervalHeld.map((line) => /scrutiny ([\d.]+)% @ [\d.]+% vs ([\d.]+)% @/.exec(line)!);
+  // The held lines round to 0.1 points, the summary to 0.01.
+  const pairs = [[summary[4], scrutiny[0]![2]], [summary[5], scrutiny[1]![2]], [summary[6], scrutiny[0]![1]], [summary[7], scrutiny[1]![1]]];
+  for (const [inSummary, inHeld] of pairs) t.true(Math.abs(Number(inSummary) - Number(inHeld)) <= 0.051, `${inSummary} vs ${inHeld}`);
   await t.throwsAsync(run(process.execPath, [TRAINER, '--intervals', INTERVALS, '--daily', DAILY, '--cv', '--cv-by', 'disk'], { cwd: repoPath() }), { message: /--cv-by: drive or model/ });
 });
 
