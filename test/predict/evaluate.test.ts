@@ -387,3 +387,35 @@ test("--alarm-probability: the predictor scored with the agent's configured cut,
   t.is(bad?.code, 1);
   t.regex(bad!.stderr, /--alarm-probability must be a probability between 0 and 1/);
 });
+
+test('missed_without_signal: the misses that showed nothing in SMART 5/187/188/197/198 in the horizon before failing', async (t) => {
+  const dir = await tempDir(t);
+  const header = 'date,serial_number,model,capacity_bytes,failure,smart_1_raw,smart_5_raw,smart_9_raw,smart_194_raw,smart_197_raw';
+  const date = (d: number): string => new Date(Date.UTC(2013, 3, 1) + d * DAY).toISOString().slice(0, 10);
+  const rows: string[] = [];
+  // 46 days each; a failed drive fails on the last. [serial, failed, reallocated on day d, pending on day d]
+  const drives: Array<[string, boolean, (d: number) => number, (d: number) => number]> = [
+    ['CLEAN', true, () => 0, () => 0],
+    ['SCAR', true, () => 1, () => 0],
+    ['PENDING', true, () => 0, (d) => (d < 40 ? 0 : 200 + 10 * d)],
+    // Pending sectors that cleared 40 days before the failure: nothing within the 30-day horizon.
+    ['CLEARED', true, () => 0, (d) => (d < 6 ? 3 : 0)],
+    ['HEALTHY', false, () => 0, () => 0],
+  ];
+  for (let d = 0; d < 46; d++) {
+    for (const [serial, failed, realloc, pending] of drives) {
+      rows.push(`${date(d)},${serial},Hitachi HDS5C3030ALA630,3000592982016,${failed && d === 45 ? 1 : 0},0,${realloc(d)},${1000 + 24 * d},26,${pending(d)}`);
+    }
+  }
+  const file = join(dir, 'daily.csv');
+  await writeFile(file, `${header}\n${rows.join('\n')}\n`);
+  // An alarm the model never reaches: only the burst of new pending sectors is caught (a rule's
+  // floor); of the three misses, the old scar showed a count, the other two nothing in the horizon.
+  const high = await evaluateFiles([file], { json: true, progress: false, alarmProbability: 0.99 });
+  t.like(high, { failed: 4, predictor: { tp: 1, missed_without_signal: 2 } });
+  t.is(high.baselines.backblaze_rule.tp, 2);
+  t.regex(formatReport(high), /^Of the 3 failed drives it misses, 2 showed nothing in SMART 5, 187, 188, 197 or 198 in the 30 days before failing\.$/m);
+  // An alarm every reading reaches: no misses, none silent.
+  const low = await evaluateFiles([file], { json: true, progress: false, alarmProbability: 1e-9 });
+  t.like(low.predictor, { tp: 4, missed_without_signal: 0 });
+});

@@ -46,6 +46,12 @@ export interface PredictorFigures extends Figures {
   threshold: number;
   /** Where `failing` starts, and the figures there. */
   failing: Figures;
+  /**
+   * Of the failed drives this operating point misses, those that showed nothing in the counters
+   * Backblaze's rule reads (SMART 5, 187, 188, 197, 198: each 0, or not in the file) within the
+   * horizon before failing: what no rule on those counters, at any threshold, would have caught.
+   */
+  missed_without_signal: number;
 }
 
 /** One drive model's figures: the predictor at the default operating point and at each baseline's FPR on this model. */
@@ -160,7 +166,14 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
   const predictorOutcomes = outcomes.map((o) => o.predictor);
   const cuts = model.operatingPoint;
   const { baselines, atBaselineFpr } = compare(outcomes);
-  const predictor: PredictorFigures = { ...figuresAt(predictorOutcomes, cuts.degraded), threshold: cuts.degraded, failing: figuresAt(predictorOutcomes, cuts.failing) };
+  const ruleOfFiveCounters = BASELINE_NAMES.indexOf('backblaze_rule');
+  const missedWithoutSignal = outcomes.filter((o) => o.predictor.failed && o.predictor.maxScore < cuts.degraded && o.baselines[ruleOfFiveCounters]!.maxScore < 1).length;
+  const predictor: PredictorFigures = {
+    ...figuresAt(predictorOutcomes, cuts.degraded),
+    threshold: cuts.degraded,
+    failing: figuresAt(predictorOutcomes, cuts.failing),
+    missed_without_signal: missedWithoutSignal,
+  };
   const failed = all.filter((d) => d.failureMs !== undefined).length;
   const report: EvaluationReport = {
     dataset: summary.files.map((f) => basename(f)).join(', '),
@@ -244,6 +257,7 @@ export function formatReport(report: EvaluationReport): string {
     ...BASELINE_NAMES.map((name) => row(name, report.baselines[name])),
     '',
     report.dominated_by.length === 0 ? 'No baseline beats the default operating point on both TPR and FPR.' : `Beaten on both TPR and FPR by: ${report.dominated_by.join(', ')}.`,
+    `Of the ${report.failed - report.predictor.tp} failed drives it misses, ${report.predictor.missed_without_signal} showed nothing in SMART 5, 187, 188, 197 or 198 in the ${report.horizon_days} days before failing.`,
     '',
     "harbinger at each baseline's FPR (its TPR at equal false alarms):",
     ...BASELINE_NAMES.map((name) => row(`p ≥ ${report.at_baseline_fpr[name].threshold?.toPrecision(3)} (${name.replace(/_.*/, '')})`, report.at_baseline_fpr[name])),
