@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-import yargs, { type Argv, type Options } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COLLECTORS } from './collectors/index.js';
 import { SPLITS } from './predict/evaluate/split.js';
-import { buildSchema, flagName, leaves } from './config/schema.js';
+import { buildSchema, flagName, leaves, type Leaf } from './config/schema.js';
 import { ConfigError, formatProblem } from './config/problems.js';
 import { runDaemon } from './run.js';
 import { loadRuntimeConfig } from './runtime-config.js';
@@ -13,33 +12,44 @@ export const EXIT_CONFIG = 78;
 
 const CONFIG_LEAVES = leaves(buildSchema(COLLECTORS));
 
-/** Every config key as a flag: `--web.listen-address`, `--collector.pressure.interval`, … */
-function withConfigFlags<T>(argv: Argv<T>): Argv<T> {
-  let result = argv.option('config', {
-    type: 'string',
-    describe: 'configuration file (default /etc/harbinger/harbinger.yml, if it exists)',
-    group: 'Configuration:',
-  });
-  for (const leaf of CONFIG_LEAVES) {
-    const options: Options = {
-      describe: `${leaf.help} (default ${JSON.stringify(leaf.default)})`,
-      group: leaf.path[0] === 'collector' ? 'Collectors:' : 'Configuration:',
-      type: leaf.type === 'boolean' ? 'boolean' : leaf.type === 'array' ? 'array' : 'string',
-    };
-    // node_exporter's spelling too: --collector.pressure / --no-collector.pressure.
-    if (leaf.path[0] === 'collector' && leaf.path[2] === 'enabled') options.alias = flagName(leaf.path.slice(0, 2));
-    const extra = COLLECTORS.find((c) => c.name === leaf.path[1])?.flagAliases?.[leaf.path[2] ?? ''];
-    if (leaf.path[0] === 'collector' && extra) options.alias = extra;
-    result = result.option(flagName(leaf.path), options);
-  }
-  return result;
+/** A config key's flag and the other spellings it answers to (its `--no-` form, node_exporter's `--collector.pressure`). */
+interface ConfigFlag {
+  leaf: Leaf;
+  option: Option;
+  aliases: Option[];
 }
 
-/** yargs' parsed argv → the flags loadConfig wants; unset flags stay undefined. */
-function configFlags(argv: Record<string, unknown>): Record<string, unknown> {
+/** One spelling of a flag: `--name <value>`, or a switch and its `--no-` form (hidden: the help names it). */
+function flagOptions(name: string, leaf: Leaf, description: string): { option: Option; negation?: Option } {
+  if (leaf.type === 'boolean') return { option: new Option(`--${name}`, description), negation: new Option(`--no-${name}`).hideHelp() };
+  if (leaf.type === 'array') return { option: new Option(`--${name} <values...>`, `${description}; repeat the flag or separate by commas`) };
+  return { option: new Option(`--${name} <value>`, description) };
+}
+
+/** Every config key as a flag: `--web.listen-address`, `--collector.pressure.interval`, … */
+const CONFIG_FLAGS: ConfigFlag[] = CONFIG_LEAVES.map((leaf) => {
+  const alternatives: string[] = [];
+  // node_exporter's spelling too: --collector.pressure / --no-collector.pressure.
+  if (leaf.path[0] === 'collector' && leaf.path[2] === 'enabled') alternatives.push(flagName(leaf.path.slice(0, 2)));
+  const extra = COLLECTORS.find((c) => c.name === leaf.path[1])?.flagAliases?.[leaf.path[2] ?? ''];
+  if (leaf.path[0] === 'collector' && extra) alternatives.push(extra);
+  const spellings = leaf.type === 'boolean' ? [...alternatives, ...[flagName(leaf.path), ...alternatives].map((a) => `no-${a}`)] : alternatives;
+  const also = spellings.length === 0 ? '' : `; also ${spellings.map((a) => `--${a}`).join(', ')}`;
+  const { option, negation } = flagOptions(flagName(leaf.path), leaf, `${leaf.help} (default ${JSON.stringify(leaf.default)})${also}`);
+  option.helpGroup(leaf.path[0] === 'collector' ? 'Collectors:' : 'Configuration:');
+  const aliases = alternatives.flatMap((name) => {
+    const spelling = flagOptions(name, leaf, '');
+    return [spelling.option.hideHelp(), ...(spelling.negation ? [spelling.negation] : [])];
+  });
+  return { leaf, option, aliases: [...(negation ? [negation] : []), ...aliases] };
+});
+
+/** The parsed options → the flags loadConfig wants, keyed by flag name; unset flags stay absent. */
+function configFlags(opts: Record<string, unknown>): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
-  for (const leaf of CONFIG_LEAVES) {
-    const value = argv[flagName(leaf.path)];
+  for (const { leaf, option, aliases } of CONFIG_FLAGS) {
+    // The config key's own spelling wins over an alias.
+    const value = [option, ...aliases].map((o) => opts[o.attributeName()]).find((v) => v !== undefined);
     if (value === undefined) continue;
     flags[flagName(leaf.path)] = Array.isArray(value) ? value.flatMap((v) => String(v).split(',')).filter((v) => v !== '') : value;
   }
@@ -55,146 +65,154 @@ function reportConfigError(err: unknown): never {
   throw err;
 }
 
+/** What every command that reads the configuration gets: the file and the config flags. */
+function configInput(command: Command) {
+  const opts = command.optsWithGlobals();
+  return { collectors: COLLECTORS, configFile: opts.config as string | undefined, flags: configFlags(opts), env: process.env };
+}
+
+function probability(text: string): number {
+  const p = Number(text);
+  if (!(p > 0 && p < 1)) throw new InvalidArgumentError('Give a probability between 0 and 1, exclusive.');
+  return p;
+}
+
+function seconds(text: string): number {
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0) throw new InvalidArgumentError('Give a number of seconds.');
+  return s;
+}
+
+/** The help of a command that reads the configuration points at the flags, which are the root's. */
+const CONFIG_HELP = '\nIt reads the configuration file, env vars and the configuration flags: see harbinger --help.';
+
+function program(): Command {
+  const root = new Command('harbinger')
+    .description('warns before a database host\'s hardware fails: SMART, pressure and query latency as metrics, disk failure predictions, a load-balancer weight')
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(`harbinger: ${message.replace(/^error: /, '')}`) })
+    .configureHelp({ helpWidth: Math.min(120, process.stdout.columns ?? 100) })
+    .addOption(new Option('--config <file>', 'configuration file (default /etc/harbinger/harbinger.yml, if it exists)').helpGroup('Configuration:'));
+  for (const flag of CONFIG_FLAGS) for (const option of [flag.option, ...flag.aliases]) root.addOption(option);
+
+  root
+    .command('run')
+    .addHelpText('after', CONFIG_HELP)
+    .description('run the agent in the foreground (as systemd does)')
+    .action(async (_opts, command: Command) => {
+      const load = () => loadRuntimeConfig(configInput(command));
+      const initial = await load().catch(reportConfigError);
+      await runDaemon(initial, load);
+    });
+
+  root
+    .command('collector')
+    .addHelpText('after', CONFIG_HELP)
+    .description('run the central collector in the foreground: fleet state from MQTT, the maintenance schedule (JSON, CSV, iCalendar), the fleet page')
+    .action(async (_opts, command: Command) => {
+      const { loadFleetRuntime } = await import('./fleet/runtime.js');
+      const { config, runtime } = await loadFleetRuntime(configInput(command)).catch(reportConfigError);
+      const { runCollector } = await import('./fleet/run.js');
+      await runCollector(config, runtime);
+    });
+
+  root
+    .command('demo')
+    .description('a demo on any machine: an embedded MQTT broker, an agent replaying a disk that degrades, and a collector; Ctrl-C stops it')
+    .addOption(new Option('--interval <seconds>', 'seconds between replayed SMART rounds').default(5).argParser(seconds))
+    .action(async (opts: { interval: number }) => {
+      const { runDemo } = await import('./demo/run.js');
+      await runDemo({ intervalSeconds: Math.max(1, Math.round(opts.interval)) });
+    });
+
+  root
+    .command('check-config')
+    .addHelpText('after', CONFIG_HELP)
+    .description('validate the configuration (file, env, flags) and exit: 0 valid, 78 invalid')
+    .addOption(
+      new Option('--for <command>', 'the command it is for: `harbinger run` or `harbinger collector` (a broker URL, its web config)').choices(['agent', 'collector']).default('agent'),
+    )
+    .action(async (opts: { for: string }, command: Command) => {
+      if (opts.for === 'collector') {
+        const { loadFleetRuntime } = await import('./fleet/runtime.js');
+        const { config } = await loadFleetRuntime(configInput(command)).catch(reportConfigError);
+        process.stdout.write(`configuration is valid for the collector (${config.file ?? 'no file: defaults, env and flags'})\n`);
+        return;
+      }
+      const { config } = await loadRuntimeConfig(configInput(command)).catch(reportConfigError);
+      process.stdout.write(`configuration is valid (${config.file ?? 'no file: defaults, env and flags'})\n`);
+    });
+
+  root
+    .command('check')
+    .addHelpText('after', CONFIG_HELP)
+    .description('collect once and print every disk with its risk level, and the host pressure; exit 0 ok/watch, 1 degraded, 2 failing, 3 unknown')
+    .option('--json', 'one JSON object instead of the table')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const runtime = await loadRuntimeConfig(configInput(command)).catch(reportConfigError);
+      // Each command loads its own modules: the daemon should not carry evaluate's or check's code.
+      const { CHECK_EXIT, formatCheck, runCheck } = await import('./check.js');
+      const report = await runCheck(runtime, COLLECTORS);
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatCheck(report));
+      process.exitCode = CHECK_EXIT[report.status];
+    });
+
+  root
+    .command('evaluate')
+    .description('replay Backblaze SMART CSVs (daily, intervals or single-day snapshots; .csv or .csv.gz) through the predictor and the baselines: drive-level TPR, FPR, lead time')
+    .argument('<files...>', 'Backblaze CSV files')
+    .option('--json', 'one JSON object instead of the table')
+    .addOption(new Option('--split <side>', 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split').choices(SPLITS).default('all'))
+    .option('--by-model', 'also the figures per drive model')
+    .addOption(
+      new Option('--alarm-probability <p>', "score with the alarm (degraded) at this probability, as the agent's predict.alarm_probability (default: the model's own cut)").argParser(
+        probability,
+      ),
+    )
+    .action(async (files: string[], opts: { json?: boolean; split: string; byModel?: boolean; alarmProbability?: number }) => {
+      const { evaluateFiles, formatReport, parseSplit, DataFileError } = await import('./predict/evaluate/run.js');
+      const report = await evaluateFiles(files, {
+        json: Boolean(opts.json),
+        progress: process.stderr.isTTY === true,
+        split: parseSplit(opts.split),
+        byModel: Boolean(opts.byModel),
+        ...(opts.alarmProbability === undefined ? {} : { alarmProbability: opts.alarmProbability }),
+      }).catch((err: unknown) => {
+        // A file that cannot be read as Backblaze data: say which and why, without a stack.
+        if (!(err instanceof DataFileError)) throw err;
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        process.stderr.write(`harbinger evaluate: ${err.message}\n`);
+        process.exit(1);
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    });
+
+  const smart = root.command('smart').description('SMART tools (smart inspect FILE.json…)');
+  smart
+    .command('inspect')
+    .description('parse recorded `smartctl --json` output: one JSON line per file; exit 0 when every file parsed')
+    .argument('<files...>', 'smartctl --json output files')
+    .action(async (files: string[]) => {
+      const { inspectFiles } = await import('./collectors/smart/inspect.js');
+      const { lines, ok } = await inspectFiles(files);
+      for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
+      process.exitCode = ok ? 0 : 1;
+    });
+  return root;
+}
+
 async function main(): Promise<void> {
-  await withConfigFlags(
-    yargs(hideBin(process.argv))
-      .scriptName('harbinger')
-      .parserConfiguration({ 'dot-notation': false, 'camel-case-expansion': false, 'boolean-negation': true })
-      .strict()
-      .command(
-        'run',
-        'run the agent in the foreground (as systemd does)',
-        () => {},
-        async (argv) => {
-          const load = () =>
-            loadRuntimeConfig({ collectors: COLLECTORS, configFile: argv.config as string | undefined, flags: configFlags(argv), env: process.env });
-          const initial = await load().catch(reportConfigError);
-          await runDaemon(initial, load);
-        },
-      )
-      .command(
-        'collector',
-        'run the central collector in the foreground: fleet state from MQTT, the maintenance schedule (JSON, CSV, iCalendar), the fleet page',
-        () => {},
-        async (argv) => {
-          const { loadFleetRuntime } = await import('./fleet/runtime.js');
-          const { config, runtime } = await loadFleetRuntime({
-            collectors: COLLECTORS,
-            configFile: argv.config as string | undefined,
-            flags: configFlags(argv),
-            env: process.env,
-          }).catch(reportConfigError);
-          const { runCollector } = await import('./fleet/run.js');
-          await runCollector(config, runtime);
-        },
-      )
-      .command(
-        'demo',
-        'a demo on any machine: an embedded MQTT broker, an agent replaying a disk that degrades, and a collector; Ctrl-C stops it',
-        (y) => y.option('interval', { type: 'number', default: 5, describe: 'seconds between replayed SMART rounds' }),
-        async (argv) => {
-          const { runDemo } = await import('./demo/run.js');
-          await runDemo({ intervalSeconds: Math.max(1, Math.round(argv.interval as number)) });
-        },
-      )
-      .command(
-        'check-config',
-        'validate the configuration (file, env, flags) and exit: 0 valid, 78 invalid',
-        (y) => y.option('for', { choices: ['agent', 'collector'], default: 'agent', describe: 'the command it is for: `harbinger run` or `harbinger collector` (a broker URL, its web config)' }),
-        async (argv) => {
-          if (argv.for === 'collector') {
-            const { loadFleetRuntime } = await import('./fleet/runtime.js');
-            const { config } = await loadFleetRuntime({ collectors: COLLECTORS, configFile: argv.config as string | undefined, flags: configFlags(argv), env: process.env }).catch(
-              reportConfigError,
-            );
-            process.stdout.write(`configuration is valid for the collector (${config.file ?? 'no file: defaults, env and flags'})\n`);
-            return;
-          }
-          const { config } = await loadRuntimeConfig({
-            collectors: COLLECTORS,
-            configFile: argv.config as string | undefined,
-            flags: configFlags(argv),
-            env: process.env,
-          }).catch(reportConfigError);
-          process.stdout.write(`configuration is valid (${config.file ?? 'no file: defaults, env and flags'})\n`);
-        },
-      )
-      .command(
-        'check',
-        'collect once and print every disk with its risk level, and the host pressure; exit 0 ok/watch, 1 degraded, 2 failing, 3 unknown',
-        (c) => c.option('json', { type: 'boolean', describe: 'one JSON object instead of the table' }),
-        async (argv) => {
-          const runtime = await loadRuntimeConfig({
-            collectors: COLLECTORS,
-            configFile: argv.config as string | undefined,
-            flags: configFlags(argv),
-            env: process.env,
-          }).catch(reportConfigError);
-          // Each command loads its own modules: the daemon should not carry evaluate's or check's code.
-          const { CHECK_EXIT, formatCheck, runCheck } = await import('./check.js');
-          const report = await runCheck(runtime, COLLECTORS);
-          process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatCheck(report));
-          process.exitCode = CHECK_EXIT[report.status];
-        },
-      )
-      .command(
-        'evaluate <files..>',
-        "replay Backblaze SMART CSVs (daily, intervals or single-day snapshots; .csv or .csv.gz) through the predictor and the baselines: drive-level TPR, FPR, lead time",
-        (c) =>
-          c
-            .positional('files', { type: 'string', array: true, demandOption: true })
-            .option('json', { type: 'boolean', describe: 'one JSON object instead of the table' })
-            .option('split', { choices: SPLITS, default: 'all', describe: 'score all drives, or only the held-out (holdout) or tuning (train) side of the by-drive split' })
-            .option('by-model', { type: 'boolean', describe: 'also the figures per drive model' })
-            .option('alarm-probability', { type: 'number', describe: "score with the alarm (degraded) at this probability, as the agent's predict.alarm_probability (default: the model's own cut)" })
-            .check((a) => {
-              const p = a['alarm-probability'];
-              return p === undefined || (p > 0 && p < 1) ? true : `--alarm-probability must be a probability between 0 and 1 (exclusive), not ${p}`;
-            }),
-        async (argv) => {
-          const { evaluateFiles, formatReport, parseSplit, DataFileError } = await import('./predict/evaluate/run.js');
-          const report = await evaluateFiles(argv.files as string[], {
-            json: Boolean(argv.json),
-            progress: process.stderr.isTTY === true,
-            split: parseSplit(String(argv.split)),
-            byModel: Boolean(argv['by-model']),
-            ...(argv['alarm-probability'] === undefined ? {} : { alarmProbability: argv['alarm-probability'] }),
-          }).catch((err: unknown) => {
-            // A file that cannot be read as Backblaze data: say which and why, without a stack.
-            if (!(err instanceof DataFileError)) throw err;
-            if (process.stderr.isTTY) process.stderr.write('\n');
-            process.stderr.write(`harbinger evaluate: ${err.message}\n`);
-            process.exit(1);
-          });
-          process.stdout.write(argv.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-        },
-      )
-      .command('smart', 'SMART tools (smart inspect FILE.json…)', (y) =>
-        y
-          .command(
-            'inspect <files..>',
-            'parse recorded `smartctl --json` output: one JSON line per file; exit 0 when every file parsed',
-            (c) => c.positional('files', { type: 'string', array: true, demandOption: true }),
-            async (argv) => {
-              const { inspectFiles } = await import('./collectors/smart/inspect.js');
-              const { lines, ok } = await inspectFiles(argv.files as string[]);
-              for (const line of lines) process.stdout.write(`${JSON.stringify(line)}\n`);
-              process.exitCode = ok ? 0 : 1;
-            },
-          )
-          .demandCommand(1, 'name a smart command: inspect'),
-      )
-      .demandCommand(1, 'name a command: run, collector, demo, check, check-config, evaluate or smart inspect')
-      .fail((message, err) => {
-        if (err) throw err;
-        // Unknown flags and bad flag syntax are configuration problems too: same exit code.
-        process.stderr.write(`harbinger: ${message}\nRun "harbinger --help" for the flags.\n`);
-        process.exit(EXIT_CONFIG);
-      })
-      .help()
-      .version(false)
-      .wrap(Math.min(120, process.stdout.columns ?? 100)),
-  ).parseAsync();
+  try {
+    await program().parseAsync(process.argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // --help asked for: done. Anything else on the command line (an unknown flag, a bad value,
+    // no command) is a configuration problem too: same exit code as an invalid file.
+    if (err.exitCode === 0) return;
+    if (err.code === 'commander.help') process.stderr.write('harbinger: name a command (listed above)\n');
+    process.stderr.write('Run "harbinger --help" for the flags.\n');
+    process.exit(EXIT_CONFIG);
+  }
 }
 
 main().catch((err) => {

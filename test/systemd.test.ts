@@ -109,7 +109,7 @@ test('install.sh installs into DESTDIR, again without harm, and uninstalls keepi
     t.true(await exists(join(lib, 'dist/src/cli.js')));
     t.false(await exists(join(lib, 'dist/test')), 'compiled tests are not installed');
     t.true(await exists(join(lib, 'package.json')), 'package.json (the version) is installed');
-    t.true(await exists(join(lib, 'node_modules/yargs/package.json')), 'production dependencies are installed');
+    t.true(await exists(join(lib, 'node_modules/commander/package.json')), 'production dependencies are installed');
     t.false(await exists(join(lib, 'node_modules/ava')), 'dev dependencies are not installed');
     t.false(await exists(join(lib, 'node_modules/typescript')), 'dev dependencies are not installed');
     t.is(await readFile(unit, 'utf8'), await readFile(UNIT, 'utf8'));

@@ -1,37 +1,7 @@
 import type { Registry } from 'prom-client';
 import { stateFamily } from '../metrics/state-family.js';
+import { readHostInfo, type HostInfo } from './host-info.js';
 import type { CollectorDefinition } from './types.js';
-
-export interface HostInfo {
-  os: string;
-  osRelease: string;
-  kernel: string;
-  arch: string;
-  cpuModel: string;
-  cpuCores: number;
-  cpuThreads: number;
-  memoryBytes: number;
-}
-
-/**
- * What the host is, read once at start: it does not change while the agent runs, and
- * systeminformation spawns helper commands that have no place in a periodic loop.
- */
-async function readHostInfo(): Promise<HostInfo> {
-  // Loaded here, not at start-up: the agent needs it once, and most of its code never.
-  const { default: si } = await import('systeminformation');
-  const [os, cpu, mem] = await Promise.all([si.osInfo(), si.cpu(), si.mem()]);
-  return {
-    os: os.distro || os.platform,
-    osRelease: os.release,
-    kernel: os.kernel,
-    arch: os.arch,
-    cpuModel: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' '),
-    cpuCores: cpu.physicalCores,
-    cpuThreads: cpu.cores,
-    memoryBytes: mem.total,
-  };
-}
 
 function registerHostMetrics(registry: Registry, latest: () => HostInfo | undefined): void {
   stateFamily(registry, {
@@ -64,6 +34,7 @@ export const hostCollector: CollectorDefinition<HostInfo> = {
   description: 'what the host is (OS, kernel, CPU, memory), read once at start',
   defaults: { enabled: true, interval: '1m', timeout: '30s' },
   once: true,
-  create: () => ({ collect: () => readHostInfo() }),
+  // Read once: it does not change while the agent runs.
+  create: (context) => ({ collect: () => readHostInfo(context.paths.procfs) }),
   registerMetrics: registerHostMetrics,
 };

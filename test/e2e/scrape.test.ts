@@ -107,7 +107,21 @@ test('an unknown flag is refused with exit 78, as a config problem', async (t) =
     (e: { code: number; stderr: string }) => e,
   );
   t.is(err?.code, 78);
-  t.regex(err!.stderr, /Unknown argument/);
+  t.regex(err!.stderr, /unknown option '--web\.listen-adress'/);
+  t.regex(err!.stderr, /Did you mean --web\.listen-address\?/);
+});
+
+test('a list flag takes repeated and comma-separated values, all of them checked', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const args = ['check-config', '--config', repoPath('examples/harbinger.yml'), '--collector.pressure.units', 'a,b', '--collector.pressure.units=c'];
+  const err = await run(process.execPath, [cli, ...args]).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.is(err?.code, 78);
+  // All three units arrive, each refused by name.
+  for (const [i, unit] of ['a', 'b', 'c'].entries()) t.regex(err!.stderr, new RegExp(`flag --collector\\.pressure\\.units: collector\\.pressure\\.units\\[${i}\\]: .*got "${unit}"`));
+  t.notRegex(err!.stderr, /units\[3\]/);
 });
 
 test('run with an invalid config starts nothing and exits 78', async (t) => {

@@ -384,8 +384,8 @@ test("--alarm-probability: the predictor scored with the agent's configured cut,
     () => undefined,
     (err: { code: number; stderr: string }) => err,
   );
-  t.is(bad?.code, 1);
-  t.regex(bad!.stderr, /--alarm-probability must be a probability between 0 and 1/);
+  t.is(bad?.code, 78, 'a bad flag is a configuration problem, as everywhere');
+  t.regex(bad!.stderr, /option '--alarm-probability <p>' argument '1\.5' is invalid\. Give a probability between 0 and 1, exclusive\./);
 });
 
 test('missed_without_signal: the misses that showed nothing in SMART 5/187/188/197/198 in the horizon before failing', async (t) => {
