@@ -69,6 +69,8 @@ export interface Model {
   logOdds(x: readonly number[]): number;
   /** The `model_failure_rate` of a model name (the unknown rate when not in the table). */
   failureRateOf(model: string | undefined): number;
+  /** Whether the table has the model's own rate (false: the unknown rate stands in). */
+  hasFailureRate(model: string | undefined): boolean;
 }
 
 function validTree(tree: TreeArrays, dims: number): boolean {
@@ -88,6 +90,10 @@ export function loadModel(file: ModelFile): Model {
   const table = file.modelFailureRates;
   // By model name as read (a host has a few models; `evaluate` a hundred): the key is computed once.
   const byName = new Map<string, number>();
+  const hasFailureRate = (model: string | undefined): boolean => {
+    const key = modelKey(model);
+    return table !== undefined && key !== undefined && Object.hasOwn(table.rates, key);
+  };
   const failureRateOf = (model: string | undefined): number => {
     if (table === undefined) return 0;
     if (model === undefined) return table.unknown;
@@ -120,6 +126,7 @@ export function loadModel(file: ModelFile): Model {
     groups,
     neutral,
     failureRateOf,
+    hasFailureRate,
     vector: (features) => accessors.map((read) => read(features)),
     logOdds(x) {
       let sum = file.base;

@@ -419,3 +419,32 @@ test('missed_without_signal: the misses that showed nothing in SMART 5/187/188/1
   const low = await evaluateFiles([file], { json: true, progress: false, alarmProbability: 1e-9 });
   t.like(low.predictor, { tp: 4, missed_without_signal: 0 });
 });
+
+test('unrated_models: the drives of models the model has no failure rate for, scored apart', async (t) => {
+  const dir = await tempDir(t);
+  const header = 'date,serial_number,model,capacity_bytes,failure,smart_1_raw,smart_5_raw,smart_9_raw,smart_194_raw,smart_197_raw';
+  const date = (d: number): string => new Date(Date.UTC(2013, 3, 1) + d * DAY).toISOString().slice(0, 10);
+  // [serial, model, failed, pending sectors]: two models in the table, two that are not.
+  const drives: Array<[string, string, boolean, number]> = [
+    ['KNOWN1', 'Hitachi HDS5C3030ALA630', true, 40],
+    ['KNOWN2', 'ST4000DM000', false, 0],
+    ['NEW1', 'NEWCO NX16000', true, 40],
+    ['NEW2', 'NEWCO NX16000', false, 0],
+    ['NEW3', 'OTHERCO OC8', false, 0],
+  ];
+  const rows: string[] = [];
+  for (let d = 0; d < 20; d++) {
+    for (const [serial, model, failed, pending] of drives) rows.push(`${date(d)},${serial},${model},3000592982016,${failed && d === 19 ? 1 : 0},0,0,${1000 + 24 * d},26,${d >= 15 ? pending : 0}`);
+  }
+  const file = join(dir, 'daily.csv');
+  await writeFile(file, `${header}\n${rows.join('\n')}\n`);
+  t.false(MODEL.hasFailureRate('NEWCO NX16000'));
+  t.true(MODEL.hasFailureRate('Hitachi HDS5C3030ALA630') && MODEL.hasFailureRate('ST4000DM000'));
+  const report = await evaluateFiles([file], { json: true, progress: false, alarmProbability: 0.01 });
+  t.like(report.unrated_models, { models: 2, drives: 3, failed: 1, predictor: { tp: 1, fp: 0 }, baselines: { scrutiny: { tp: 1, fp: 0 } } });
+  t.regex(formatReport(report), /^3 drives \(1 failed\) are of 2 models without a failure rate in the model \(the overall rate stands in\): on them harbinger 100\.0% at 0\.0% FPR, scrutiny 100\.0% at 0\.0%, harbinger at scrutiny's FPR 100\.0%\.$/m);
+  // Only rated models: nothing to set apart, and no line.
+  const known = await evaluateFiles([file], { json: true, progress: false, drives: (serial) => serial.startsWith('KNOWN') });
+  t.is(known.unrated_models, null);
+  t.notRegex(formatReport(known), /without a failure rate/);
+});

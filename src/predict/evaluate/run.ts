@@ -64,6 +64,20 @@ export interface ModelFigures {
   at_baseline_fpr: Record<BaselineName, Figures>;
 }
 
+/**
+ * The drives of models whose failure rate the model does not have (a model Backblaze did not run
+ * in the training data, or too few of its drives): the overall rate stands in for theirs, so the
+ * operating point's FPR on them is the least certain (docs/prediction.md, "By drive model").
+ */
+export interface UnratedModelFigures {
+  models: number;
+  drives: number;
+  failed: number;
+  predictor: Figures;
+  baselines: Record<BaselineName, Figures>;
+  at_baseline_fpr: Record<BaselineName, Figures>;
+}
+
 export interface EvaluationReport {
   dataset: string;
   format: ReplaySummary['format'];
@@ -90,6 +104,8 @@ export interface EvaluationReport {
    * false alarms, which says how well it ranks the drives apart from where its operating point sits.
    */
   at_baseline_fpr: Record<BaselineName, Figures>;
+  /** The drives of models without a failure rate in the model; null when there are none. */
+  unrated_models: UnratedModelFigures | null;
   /** With `byModel`: per drive model, most drives first. */
   by_model?: ModelFigures[];
   sweep: Figures[];
@@ -192,6 +208,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     baselines,
     dominated_by: dominatedBy(predictor, baselines),
     at_baseline_fpr: atBaselineFpr,
+    unrated_models: unratedModels(all, outcomes, base, cuts.degraded),
     sweep: sweep(predictorOutcomes, [cuts.watch, cuts.degraded, cuts.failing]),
     runtime_seconds: 0,
   };
@@ -214,6 +231,20 @@ function compare(outcomes: readonly Outcomes[]): { baselines: Record<BaselineNam
     atBaselineFpr[name] = figuresAtFpr(predictorOutcomes, figures.fpr);
   });
   return { baselines, atBaselineFpr };
+}
+
+function unratedModels(drives: readonly EvalDrive[], outcomes: readonly Outcomes[], model: Model, cut: number): UnratedModelFigures | null {
+  const names = new Set<string>();
+  const group: Outcomes[] = [];
+  drives.forEach((drive, i) => {
+    if (model.hasFailureRate(drive.model)) return;
+    names.add(drive.model);
+    group.push(outcomes[i]!);
+  });
+  if (group.length === 0) return null;
+  const { baselines, atBaselineFpr } = compare(group);
+  const failed = group.filter((o) => o.predictor.failed).length;
+  return { models: names.size, drives: group.length, failed, predictor: figuresAt(group.map((o) => o.predictor), cut), baselines, at_baseline_fpr: atBaselineFpr };
 }
 
 /**
@@ -258,6 +289,7 @@ export function formatReport(report: EvaluationReport): string {
     '',
     report.dominated_by.length === 0 ? 'No baseline beats the default operating point on both TPR and FPR.' : `Beaten on both TPR and FPR by: ${report.dominated_by.join(', ')}.`,
     `Of the ${report.failed - report.predictor.tp} failed drives it misses, ${report.predictor.missed_without_signal} showed nothing in SMART 5, 187, 188, 197 or 198 in the ${report.horizon_days} days before failing.`,
+    ...unratedLines(report.unrated_models),
     '',
     "harbinger at each baseline's FPR (its TPR at equal false alarms):",
     ...BASELINE_NAMES.map((name) => row(`p ≥ ${report.at_baseline_fpr[name].threshold?.toPrecision(3)} (${name.replace(/_.*/, '')})`, report.at_baseline_fpr[name])),
@@ -269,6 +301,14 @@ export function formatReport(report: EvaluationReport): string {
   const skipped = Object.entries(report.skipped_readings).filter(([, n]) => n > 0);
   if (skipped.length > 0) lines.push('', `skipped readings: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+function unratedLines(unrated: UnratedModelFigures | null): string[] {
+  if (unrated === null) return [];
+  const scrutiny = unrated.baselines.scrutiny;
+  return [
+    `${unrated.drives} drives (${unrated.failed} failed) are of ${unrated.models} model${unrated.models === 1 ? '' : 's'} without a failure rate in the model (the overall rate stands in): on them harbinger ${pct(unrated.predictor.tpr)} at ${pct(unrated.predictor.fpr)} FPR, scrutiny ${pct(scrutiny.tpr)} at ${pct(scrutiny.fpr)}, harbinger at scrutiny's FPR ${pct(unrated.at_baseline_fpr.scrutiny.tpr)}.`,
+  ];
 }
 
 /** Models shown in the table (the JSON has all): enough drives or failures for the rates to mean something. */
