@@ -54,9 +54,8 @@ export interface PredictorFigures extends Figures {
   missed_without_signal: number;
 }
 
-/** One drive model's figures: the predictor at the default operating point and at each baseline's FPR on this model. */
-export interface ModelFigures {
-  model: string;
+/** The figures of a group of drives: the predictor at the default operating point, and at each baseline's FPR on the group. */
+export interface GroupFigures {
   drives: number;
   failed: number;
   predictor: Figures;
@@ -64,18 +63,18 @@ export interface ModelFigures {
   at_baseline_fpr: Record<BaselineName, Figures>;
 }
 
+/** One drive model's figures. */
+export interface ModelFigures extends GroupFigures {
+  model: string;
+}
+
 /**
  * The drives of models whose failure rate the model does not have (a model Backblaze did not run
  * in the training data, or too few of its drives): the overall rate stands in for theirs, so the
  * operating point's FPR on them is the least certain (docs/prediction.md, "By drive model").
  */
-export interface UnratedModelFigures {
+export interface UnratedModelFigures extends GroupFigures {
   models: number;
-  drives: number;
-  failed: number;
-  predictor: Figures;
-  baselines: Record<BaselineName, Figures>;
-  at_baseline_fpr: Record<BaselineName, Figures>;
 }
 
 export interface EvaluationReport {
@@ -241,10 +240,13 @@ function unratedModels(drives: readonly EvalDrive[], outcomes: readonly Outcomes
     names.add(drive.model);
     group.push(outcomes[i]!);
   });
-  if (group.length === 0) return null;
+  return group.length === 0 ? null : { models: names.size, ...groupFigures(group, cut) };
+}
+
+function groupFigures(group: readonly Outcomes[], cut: number): GroupFigures {
   const { baselines, atBaselineFpr } = compare(group);
   const failed = group.filter((o) => o.predictor.failed).length;
-  return { models: names.size, drives: group.length, failed, predictor: figuresAt(group.map((o) => o.predictor), cut), baselines, at_baseline_fpr: atBaselineFpr };
+  return { drives: group.length, failed, predictor: figuresAt(group.map((o) => o.predictor), cut), baselines, at_baseline_fpr: atBaselineFpr };
 }
 
 /**
@@ -260,11 +262,7 @@ function byModel(drives: readonly EvalDrive[], outcomes: readonly Outcomes[], cu
     else groups.set(drive.model, [outcomes[i]!]);
   });
   return [...groups]
-    .map(([model, group]) => {
-      const { baselines, atBaselineFpr } = compare(group);
-      const failed = group.filter((o) => o.predictor.failed).length;
-      return { model, drives: group.length, failed, predictor: figuresAt(group.map((o) => o.predictor), cut), baselines, at_baseline_fpr: atBaselineFpr };
-    })
+    .map(([model, group]) => ({ model, ...groupFigures(group, cut) }))
     .sort((a, b) => b.drives - a.drives || a.model.localeCompare(b.model));
 }
 
