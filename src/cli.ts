@@ -4,6 +4,7 @@ import { COLLECTORS } from './collectors/index.js';
 import { SPLITS } from './predict/evaluate/split.js';
 import { buildSchema, flagName, leaves, type Leaf } from './config/schema.js';
 import { ConfigError, formatProblem } from './config/problems.js';
+import { switches, switchValues, UsageError } from './cli-switches.js';
 import { runDaemon } from './run.js';
 import { loadRuntimeConfig } from './runtime-config.js';
 
@@ -203,13 +204,17 @@ function program(): Command {
 
 async function main(): Promise<void> {
   try {
-    await program().parseAsync(process.argv);
+    const root = program();
+    await root.parseAsync(switchValues(process.argv.slice(2), switches(root)), { from: 'user' });
   } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
     // --help asked for: done. Anything else on the command line (an unknown flag, a bad value,
-    // no command) is a configuration problem too: same exit code as an invalid file.
-    if (err.exitCode === 0) return;
-    if (err.code === 'commander.help') process.stderr.write('harbinger: name a command (listed above)\n');
+    // no command) is a configuration problem too: same exit code as an invalid file. The parser
+    // has printed its own message.
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return;
+      if (err.code === 'commander.help') process.stderr.write('harbinger: name a command (listed above)\n');
+    } else if (err instanceof UsageError) process.stderr.write(`harbinger: ${err.message}\n`);
+    else throw err;
     process.stderr.write('Run "harbinger --help" for the flags.\n');
     process.exit(EXIT_CONFIG);
   }
