@@ -99,7 +99,7 @@ function openHistoryReadOnly(stateDir: string): HistoryStore {
       // unreadable (permissions): predict from the current readings alone
     }
   }
-  return { append: () => {}, history: (disk, since) => store.history(disk, since), close: () => store.close() };
+  return { append: () => {}, history: (disk, since) => store.history(disk, since), alarm: (disk) => store.alarm(disk), saveAlarm: () => {}, close: () => store.close() };
 }
 
 const pct = (ratio: number | undefined) => (ratio === undefined ? '-' : `${(ratio * 100).toFixed(1)}%`);

@@ -11,12 +11,13 @@
  * warnings 0/2/3, spare below threshold, worn out, or a very high model probability); `degraded`
  * from operatingPoint.degraded (the alarm, the default operating point); `watch` from
  * operatingPoint.watch or a watch finding (old static reallocations, cabling errors); else `ok`.
- * replaceBy: failing within 7 days (sooner as the probability rises); degraded within the horizon,
- * HORIZON_DAYS × degraded-cut / probability days (30 at the cut, 7 at the latest near failing);
- * absent for ok and watch.
+ * replaceBy: the date to replace the disk by were its alarm to start with this reading
+ * (replace-by.ts: the next day when failing, within 2 to 10 days when degraded); absent for ok and
+ * watch. The agent keeps the first date of an alarm and only moves it nearer (service.ts).
  */
 import { extractFeatures, DAY_MS, type Features, type Signal } from './features.js';
 import { contributions, MODEL, sigmoid, type Model } from './model.js';
+import { replaceWithinDays } from './replace-by.js';
 import { applyRules, type Finding } from './rules.js';
 import type { DiskSample, Evidence, Prediction, RiskLevel } from './types.js';
 
@@ -27,13 +28,6 @@ const RANK: Record<RiskLevel, number> = { ok: 0, watch: 1, degraded: 2, failing:
 
 function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-function replaceByDays(level: RiskLevel, probability: number, model: Model): number | undefined {
-  const { degraded, failing } = model.operatingPoint;
-  if (level === 'failing') return Math.max(1, Math.min(7, Math.round(7 * (1 - probability) / (1 - failing))));
-  if (level === 'degraded') return Math.max(7, Math.min(HORIZON_DAYS, Math.floor((HORIZON_DAYS * degraded) / probability)));
-  return undefined;
 }
 
 /**
@@ -128,7 +122,7 @@ export function predict(history: readonly DiskSample[], nowMs: number, model: Mo
   };
   evidence.sort((a, b) => strength(b) - strength(a));
   const prediction: Prediction = { level, probability, horizonDays: HORIZON_DAYS, evidence };
-  const days = replaceByDays(level, probability, model);
+  const days = replaceWithinDays(level, probability, model.operatingPoint);
   if (days !== undefined) prediction.replaceBy = isoDate(nowMs + days * DAY_MS);
   return prediction;
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { HistoryStore } from './history-store.js';
 import { MODEL, type Model } from './model.js';
 import { predict } from './predictor.js';
+import { nextAlarm, replaceByDate, type AlarmState } from './replace-by.js';
 import { sampleFromReading } from './sample.js';
 import type { DiskSample, Prediction } from './types.js';
 
@@ -33,6 +34,10 @@ export interface PredictionsReading {
  */
 export class PredictionService {
   private readonly latest = new Map<string, DiskPrediction>();
+  /** Each disk's alarm as of its last reading; read from the store once, at the disk's first. */
+  private readonly alarms = new Map<string, AlarmState | undefined>();
+  /** Disks whose alarm could not be saved: tried again at their next reading. */
+  private readonly unsaved = new Set<string>();
   private historyWriteErrors = 0;
 
   constructor(
@@ -57,7 +62,12 @@ export class PredictionService {
       if (previous && previous.readingAtMs === state.readingAtMs) continue; // asleep or skipped: nothing new
       const sample = sampleFromReading(r, state.readingAtMs);
       const history = this.record(r.disk, sample);
-      const prediction = predict(history, this.now(), this.model);
+      const nowMs = this.now();
+      const prediction = predict(history, nowMs, this.model);
+      const alarm = this.alarm(r.disk, { atMs: nowMs, level: prediction.level, probability: prediction.probability, ...(sample.serial !== undefined ? { serial: sample.serial } : {}) });
+      const replaceBy = replaceByDate(prediction.level, alarm);
+      if (replaceBy === undefined) delete prediction.replaceBy;
+      else prediction.replaceBy = replaceBy;
       if (previous && previous.level !== prediction.level) {
         this.logger.info({ disk: r.disk, device: deviceLabel(state), from: previous.level, to: prediction.level, evidence: prediction.evidence[0]?.note }, 'disk risk level changed');
       }
@@ -71,8 +81,42 @@ export class PredictionService {
         readingAtMs: state.readingAtMs,
       });
     }
-    for (const disk of this.latest.keys()) if (!present.has(disk)) this.latest.delete(disk);
+    for (const disk of this.latest.keys()) {
+      if (!present.has(disk)) {
+        this.latest.delete(disk);
+        this.alarms.delete(disk);
+        this.unsaved.delete(disk);
+      }
+    }
     return { disks: [...this.latest.values()], historyWriteErrors: this.historyWriteErrors };
+  }
+
+  /**
+   * The disk's alarm after this prediction (replace-by.ts): the replace-by date holds from the
+   * alarm's first reading and only moves nearer. Saved when it changes, so that a restart keeps
+   * it; kept in memory too, so that a store that cannot be written loses it only at exit.
+   */
+  private alarm(disk: string, reading: Parameters<typeof nextAlarm>[1]): AlarmState | undefined {
+    let previous = this.alarms.get(disk);
+    if (!this.alarms.has(disk)) {
+      try {
+        previous = this.store.alarm(disk);
+      } catch (err) {
+        this.logger.error({ err, disk }, "cannot read the disk's saved alarm; its replace-by date starts again from this reading");
+      }
+    }
+    const next = nextAlarm(previous, reading, this.model.operatingPoint);
+    this.alarms.set(disk, next);
+    if (next !== previous || this.unsaved.has(disk)) {
+      try {
+        this.store.saveAlarm(disk, next);
+        this.unsaved.delete(disk);
+      } catch (err) {
+        this.unsaved.add(disk);
+        this.writeFailed(err);
+      }
+    }
+    return next;
   }
 
   /**
@@ -90,12 +134,16 @@ export class PredictionService {
     try {
       this.store.append(disk, sample);
     } catch (err) {
-      // One line per outage, not per disk per round; the prediction still uses this sample.
-      if (this.historyWriteErrors === 0) {
-        this.logger.error({ err }, 'cannot save disk history (is the state directory full or read-only?); predictions go on from what is saved');
-      }
-      this.historyWriteErrors++;
+      this.writeFailed(err);
     }
     return [...history, sample];
+  }
+
+  /** One line per outage, not per disk per round; the prediction still uses this reading. */
+  private writeFailed(err: unknown): void {
+    if (this.historyWriteErrors === 0) {
+      this.logger.error({ err }, 'cannot save disk history (is the state directory full or read-only?); predictions go on from what is saved');
+    }
+    this.historyWriteErrors++;
   }
 }

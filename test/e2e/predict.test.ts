@@ -30,14 +30,16 @@ interface HealthDisk {
 }
 const disks = async (agent: RunningAgent) => ((await (await fetch(`${agent.url}/health`)).json()) as { disks: HealthDisk[] }).disks;
 
-test('replay rounds: the degrading disk goes ok → degraded → failing and the metrics follow', async (t) => {
+test('replay rounds: the degrading disk goes ok → degraded → failing and the metrics follow; its replace-by date only moves nearer', async (t) => {
   const agent = await startAgent(t, [...base(await tempDir(t), REPLAY), ...FAST]);
   const seen: string[] = [];
+  const dates: string[] = [];
   await waitFor(
     'the last round',
     async () => {
       const sdb = (await disks(agent)).find((d) => d.device === 'sdb');
       if (sdb && seen[seen.length - 1] !== sdb.level) seen.push(sdb.level);
+      if (sdb?.replace_by && dates[dates.length - 1] !== sdb.replace_by) dates.push(sdb.replace_by);
       return sdb?.level === 'failing' ? true : undefined;
     },
     20_000,
@@ -47,7 +49,11 @@ test('replay rounds: the degrading disk goes ok → degraded → failing and the
   const sdb = (await disks(agent)).find((d) => d.device === 'sdb')!;
   t.is(sampleValue(samples, 'harbinger_disk_risk_level', { device: 'sdb' }), 3);
   t.is(sampleValue(samples, 'harbinger_disk_failure_probability', { device: 'sdb' }), sdb.probability);
-  t.truthy(sampleValue(samples, 'harbinger_disk_replace_by_timestamp_seconds', { device: 'sdb' }));
+  t.is(sampleValue(samples, 'harbinger_disk_replace_by_timestamp_seconds', { device: 'sdb' }), Date.parse(`${sdb.replace_by}T00:00:00Z`) / 1000);
+  // Degraded: a few days away; failing: the next day. Never further away.
+  t.true(dates.length >= 1 && dates.every((d, i) => i === 0 || d < dates[i - 1]!), `dates: ${dates.join(', ')}`);
+  const tomorrow = (ms: number) => new Date(ms + 86_400_000).toISOString().slice(0, 10);
+  t.true([tomorrow(Date.now()), tomorrow(Date.now() - 60_000)].includes(sdb.replace_by!), `failing: replace by ${sdb.replace_by}`);
   t.is(sampleValue(samples, 'harbinger_disk_risk_level', { device: 'sda' }), 0, 'the healthy SSD stays ok');
   t.true(agent.logs().some((l) => l.msg === 'disk risk level changed' && l.to === 'failing'));
 });

@@ -28,6 +28,19 @@ for (const [name, make] of [
     store.close();
   });
 
+  test(`${name}: a disk's alarm is saved, replaced and forgotten, apart from other disks`, async (t) => {
+    const store = await make(t);
+    t.is(store.alarm('d1'), undefined);
+    store.saveAlarm('d1', { sinceMs: T0, replaceByMs: T0 + 10 * DAY, serial: 'S1' });
+    store.saveAlarm('d2', { sinceMs: T0, replaceByMs: T0 + 2 * DAY });
+    store.saveAlarm('d1', { sinceMs: T0, replaceByMs: T0 + 4 * DAY, belowSinceMs: T0 + DAY, serial: 'S1' });
+    t.deepEqual(store.alarm('d1'), { sinceMs: T0, replaceByMs: T0 + 4 * DAY, belowSinceMs: T0 + DAY, serial: 'S1' });
+    store.saveAlarm('d2', undefined);
+    t.is(store.alarm('d2'), undefined);
+    t.truthy(store.alarm('d1'));
+    store.close();
+  });
+
   test(`${name}: samples older than the retention are pruned`, async (t) => {
     const store = await make(t);
     store.append('d1', sample(T0));
@@ -45,6 +58,47 @@ test('history survives a restart (a new store on the same directory)', async (t)
   const again = SqliteHistoryStore.open(dir);
   t.is(again.history('disk', 0).length, 90);
   again.close();
+});
+
+test("a disk's alarm survives a restart; one left by a disk that went away is pruned with its samples", async (t) => {
+  const dir = await tempDir(t);
+  const first = SqliteHistoryStore.open(dir);
+  first.append('kept', sample(T0 + 100 * DAY));
+  first.append('gone', sample(T0));
+  first.saveAlarm('kept', { sinceMs: T0, replaceByMs: T0 + 3 * DAY });
+  first.saveAlarm('gone', { sinceMs: T0, replaceByMs: T0 + 3 * DAY });
+  first.close();
+  const again = SqliteHistoryStore.open(dir);
+  t.deepEqual(again.alarm('kept'), { sinceMs: T0, replaceByMs: T0 + 3 * DAY });
+  t.truthy(again.alarm('gone'), 'kept while its samples are');
+  // 200 days on: the samples of `gone` (day 0) are past the retention, those of `kept` (day 100) not.
+  again.append('kept', sample(T0 + 200 * DAY));
+  t.is(again.alarm('gone'), undefined);
+  t.truthy(again.alarm('kept'));
+  again.close();
+});
+
+test('read-only (harbinger check): alarms are read; a state directory from before alarms were kept has none', async (t) => {
+  const dir = await tempDir(t);
+  const writer = SqliteHistoryStore.open(dir);
+  writer.saveAlarm('d1', { sinceMs: T0, replaceByMs: T0 + 3 * DAY });
+  writer.close();
+  const reader = new SqliteHistoryStore(join(dir, 'history.sqlite'), { readonly: true });
+  t.deepEqual(reader.alarm('d1'), { sinceMs: T0, replaceByMs: T0 + 3 * DAY });
+  reader.close();
+  const old = await tempDir(t);
+  const db = new Database(join(old, 'history.sqlite'));
+  db.exec(`CREATE TABLE samples (disk TEXT NOT NULL, day TEXT NOT NULL, slot TEXT NOT NULL, at_ms INTEGER NOT NULL, sample TEXT NOT NULL, PRIMARY KEY (disk, day, slot)) WITHOUT ROWID`);
+  db.close();
+  const oldReader = new SqliteHistoryStore(join(old, 'history.sqlite'), { readonly: true });
+  t.is(oldReader.alarm('d1'), undefined);
+  t.deepEqual(oldReader.history('d1', 0), []);
+  oldReader.close();
+  // Opened for writing, the same old file gains the table.
+  const upgraded = SqliteHistoryStore.open(old);
+  upgraded.saveAlarm('d1', { sinceMs: T0, replaceByMs: T0 + DAY });
+  t.truthy(upgraded.alarm('d1'));
+  upgraded.close();
 });
 
 test('a process killed mid-write leaves a consistent database with every committed day', async (t) => {
@@ -71,27 +125,31 @@ test('a process killed mid-write leaves a consistent database with every committ
   store.close();
 });
 
-test('a full disk: append fails with SQLITE_FULL (the caller counts it) and what was saved stays readable', async (t) => {
+test('a full disk: append and saveAlarm fail with SQLITE_FULL (the caller counts them) and what was saved stays readable', async (t) => {
   const dir = await tempDir(t);
-  // A real full file system: a 64 KiB tmpfs in a private mount namespace (unshare -rm works as
+  // A real full file system: a 128 KiB tmpfs in a private mount namespace (unshare -rm works as
   // root and, where user namespaces are allowed, as a user), holding the state directory.
   const script = `import { SqliteHistoryStore } from ${JSON.stringify(repoPath('dist/src/predict/history-store.js'))};
     const store = SqliteHistoryStore.open(process.argv[1]);
-    let saved = 0, error;
+    store.saveAlarm('disk', { sinceMs: ${T0}, replaceByMs: ${T0 + 3 * DAY} });
+    let saved = 0, error, alarmError;
     for (let d = 0; d < 1000 && !error; d++) {
       try { store.append('disk', { atMs: ${T0} + d * 86400000, protocol: 'ata', pendingSectors: d, serial: 'x'.repeat(2000) }); saved++; }
       catch (err) { error = err.code; }
     }
-    console.log(JSON.stringify({ saved, error, readable: store.history('disk', 0).length }));`;
-  const child = spawn('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$1" && exec "$2" --input-type=module -e "$3" "$1"', 'sh', dir, process.execPath, script]);
+    try { store.saveAlarm('disk', { sinceMs: ${T0}, replaceByMs: ${T0 + DAY}, serial: 'x'.repeat(20000) }); } catch (err) { alarmError = err.code; }
+    console.log(JSON.stringify({ saved, error, readable: store.history('disk', 0).length, alarmError, alarm: store.alarm('disk') }));`;
+  const child = spawn('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=128k tmpfs "$1" && exec "$2" --input-type=module -e "$3" "$1"', 'sh', dir, process.execPath, script]);
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   const code = await new Promise((r) => child.once('exit', r));
   t.is(code, 0, `unshare/mount failed (needs root or user namespaces): ${err}`);
-  const result = JSON.parse(out) as { saved: number; error: string; readable: number };
+  const result = JSON.parse(out) as { saved: number; error: string; readable: number; alarmError: string; alarm: unknown };
   t.is(result.error, 'SQLITE_FULL');
+  t.is(result.alarmError, 'SQLITE_FULL');
+  t.deepEqual(result.alarm, { sinceMs: T0, replaceByMs: T0 + 3 * DAY }, 'the alarm saved before the disk filled');
   t.true(result.saved > 0);
   t.is(result.readable, result.saved, 'every sample saved before the disk filled is still there');
 });

@@ -4,6 +4,7 @@ import { parseSmartctlOutput } from '../../src/collectors/smart/parse.js';
 import { extractFeatures, HISTORY_DAYS, isNewDrive, modelKey } from '../../src/predict/features.js';
 import { MODEL, withAlarmProbability } from '../../src/predict/model.js';
 import { HORIZON_DAYS, predict } from '../../src/predict/predictor.js';
+import { replaceWithinDays } from '../../src/predict/replace-by.js';
 import { sampleFromReading } from '../../src/predict/sample.js';
 import type { DiskSample, Prediction } from '../../src/predict/types.js';
 import { repoPath } from '../helpers/tmp.js';
@@ -41,7 +42,7 @@ test('8 old reallocated sectors that never moved: watch, not degraded; no growth
   t.regex(e!.note, /old scar/);
 });
 
-test('reallocated sectors growing: 0 → 8 this week is watch, rated above 8 that never moved; 0 → 32 this week is degraded, the growth as evidence, a date within the horizon', (t) => {
+test('reallocated sectors growing: 0 → 8 this week is watch, rated above 8 that never moved; 0 → 32 this week is degraded, the growth as evidence, a replace-by date 2 to 10 days away', (t) => {
   const small = run(daily(40, (day) => ({ reallocatedSectors: day >= 35 ? 8 : 0 })));
   t.is(small.level, 'watch');
   t.true(small.probability > run(daily(40, () => ({ reallocatedSectors: 8 }))).probability, 'new growth weighs more than an old scar');
@@ -52,8 +53,8 @@ test('reallocated sectors growing: 0 → 8 this week is watch, rated above 8 tha
   t.true(p.probability >= MODEL.operatingPoint.degraded);
   t.like(p.evidence[0], { signal: 'reallocated_sectors_growth_7d', value: 32, change7d: 32, change30d: 32, threshold: 32 });
   t.true(typeof p.evidence[0]!.weight === 'number');
-  const days = daysUntil(p, history);
-  t.true(days >= 7 && days <= HORIZON_DAYS, `replace within the horizon, got ${days} days`);
+  t.is(daysUntil(p, history), replaceWithinDays('degraded', p.probability, MODEL.operatingPoint)!);
+  t.true(daysUntil(p, history) >= 2 && daysUntil(p, history) <= 10);
 });
 
 test('the same 8 reallocations three weeks ago and quiet since: back to watch', (t) => {
@@ -71,14 +72,14 @@ test('pending sectors appearing: a few are worth a look, a burst this week is an
   t.like(burst.evidence[0], { signal: 'pending_sectors_growth_7d', value: 24, change7d: 24 });
 });
 
-test('SMART health FAILED (and smartctl exit bit 3) is failing, replace within 7 days, verdict first', (t) => {
+test('SMART health FAILED (and smartctl exit bit 3) is failing, replace the next day, verdict first', (t) => {
   const history = daily(10, (day) => ({ reallocatedSectors: 0, smartPassed: day < 9, exitDiskFailing: day === 9 }));
   const p = run(history);
   t.is(p.level, 'failing');
   t.true(p.probability >= MODEL.operatingPoint.failing);
   t.is(p.evidence[0]!.signal, 'smart_status');
   t.false(signals(p).includes('smartctl_disk_failing'), 'bit 3 says the same thing: one item');
-  t.true(daysUntil(p, history) <= 7);
+  t.is(daysUntil(p, history), 1);
   const bit3Only = run(daily(3, (day) => ({ exitDiskFailing: day === 2 })));
   t.is(bit3Only.level, 'failing');
   t.is(bit3Only.evidence[0]!.signal, 'smartctl_disk_failing');
