@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { pickCells, readBackblaze, type BackblazeReading } from '../../src/predict/evaluate/backblaze-csv.js';
 import { BASELINES, scrutinyAttributeFails } from '../../src/predict/evaluate/baselines.js';
-import { figuresAt, figuresAtFpr, outcomeOf, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
+import { alarmAtFailure, figuresAt, figuresAtFpr, outcomeOf, replaceByFigures, ScoreTrack } from '../../src/predict/evaluate/metrics.js';
 import { evaluateFiles, formatReport, type EvaluationReport } from '../../src/predict/evaluate/run.js';
 import { DriveTimeline, replayFiles, type ReplayDrive } from '../../src/predict/evaluate/replay.js';
 import { fnv1a32, inSplit, sideOf } from '../../src/predict/evaluate/split.js';
@@ -42,6 +42,7 @@ test('daily subset (440 drives, 40 failed): the figures of the predictor and of 
   t.like(r.baselines.backblaze_rule, { tp: 27, tpr: 0.675, fp: 31, fpr: 0.0775 });
   t.like(r.baselines.smartd_default, { tp: 15, tpr: 0.375, fp: 10, fpr: 0.025 });
   t.like(r.baselines.scrutiny, { tp: 25, tpr: 0.625, fp: 17, fpr: 0.0425 });
+  t.deepEqual(r.predictor.replace_by, { detected: 23, before_failure: 17, share: 0.7391, no_date: 0, spare_days_median: 6, spare_days_q1: -0.5, spare_days_q3: 18.5 });
   assertNotDominated(t, r);
 });
 
@@ -53,6 +54,7 @@ test('interval subset (440 drives, 40 failed): replayed from power-on hours, wit
   t.like(r.baselines.backblaze_rule, { tp: 28, tpr: 0.7, fp: 27, fpr: 0.0675 });
   t.like(r.baselines.smartd_default, { tp: 22, tpr: 0.55, fp: 8, fpr: 0.02 });
   t.like(r.baselines.scrutiny, { tp: 26, tpr: 0.65, fp: 14, fpr: 0.035 });
+  t.like(r.predictor.replace_by, { detected: 28, before_failure: 24, no_date: 0, spare_days_median: 20.5 });
   assertNotDominated(t, r);
 });
 
@@ -242,6 +244,34 @@ test('metrics: an alarm counts for a failed drive only within the horizon before
   const outcomes = [outcomeOf(early, fail, 30), outcomeOf(held, fail, 30), outcomeOf(late, fail, 30), outcomeOf(healthy, undefined, 30)];
   t.like(figuresAt(outcomes, 0.1), { tp: 2, fp: 1, tpr: 0.6667, fpr: 1, early_only: 1, lead_days_median: 24, lead_days_q1: 13.5, lead_days_q3: 34.5, lead_7d_or_more: 1 });
   t.like(figuresAt(outcomes, 0.5), { tp: 1, fp: 0, early_only: 1, lead_days_median: 45 });
+});
+
+test('metrics: the replace-by date in force at each failure, as the agent keeps it (set by the alarm, only ever nearer), against the failure', (t) => {
+  const fail = Date.UTC(2016, 5, 1);
+  const cuts = { watch: 0.01, degraded: 0.04, failing: 0.5 };
+  const track = (steps: Array<[daysBefore: number, p: number]>): ScoreTrack => {
+    const s = new ScoreTrack();
+    for (const [daysBefore, p] of steps) s.record(fail - daysBefore * DAY, p);
+    return s;
+  };
+  const cases = {
+    steady: track([[40, 0.001], [20, 0.04]]), // due 10 days after the alarm: 10 days before the failure
+    late: track([[3, 0.04]]), // due 7 days after the failure
+    rising: track([[12, 0.04], [11, 0.08]]), // due -2, then nearer: 11 - 5 = 6 days before
+    dip: track([[15, 0.04], [14, 0.02], [10, 0.04]]), // back within a week: the same alarm, due 5 days before
+    recovered: track([[25, 0.04], [20, 0.001]]), // 20 days below when it failed: no alarm, no date
+    failing: track([[4, 0.04], [2, 0.9]]), // due 6 days after, then the next day: 1 day before
+  };
+  const due = Object.fromEntries(Object.entries(cases).map(([name, s]) => {
+    const alarm = alarmAtFailure(s, fail, cuts);
+    return [name, alarm === undefined ? undefined : (fail - alarm.replaceByMs) / DAY];
+  }));
+  t.deepEqual(due, { steady: 10, late: -7, rising: 6, dip: 5, recovered: undefined, failing: 1 });
+  const outcomes = Object.values(cases).map((s) => ({ ...outcomeOf(s, fail, 30), ...(alarmAtFailure(s, fail, cuts) ? { replaceByMs: alarmAtFailure(s, fail, cuts)!.replaceByMs } : {}) }));
+  const healthy = outcomeOf(track([[5, 0.9]]), undefined, 30);
+  t.deepEqual(replaceByFigures([...outcomes, healthy], cuts.degraded), { detected: 6, before_failure: 4, share: 0.6667, no_date: 1, spare_days_median: 5, spare_days_q1: 1, spare_days_q3: 6 });
+  // At a higher cut only the failing drive is caught.
+  t.like(replaceByFigures(outcomes, 0.5), { detected: 1 });
 });
 
 test('metrics: figuresAtFpr holds the predictor to a false-alarm rate, ties kept below the cut', (t) => {

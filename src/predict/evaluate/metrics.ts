@@ -11,6 +11,10 @@
  *   (an alarm that began earlier and held on counts from its start).
  */
 
+import type { OperatingPoint } from '../model.js';
+import { nextAlarm, type AlarmState } from '../replace-by.js';
+import type { RiskLevel } from '../types.js';
+
 const DAY_MS = 86_400_000;
 
 /**
@@ -43,6 +47,8 @@ export interface DriveOutcome {
   /** Failed: (start, running max) over the episodes reaching into the window, by start; for lead times. */
   steps: Array<[startMs: number, runningMax: number]>;
   failureMs?: number;
+  /** Failed: the replace-by date (Unix ms) of the alarm in force when it failed, if one was. */
+  replaceByMs?: number;
 }
 
 export function outcomeOf(track: ScoreTrack, failureMs: number | undefined, horizonDays: number): DriveOutcome {
@@ -65,6 +71,62 @@ export function outcomeOf(track: ScoreTrack, failureMs: number | undefined, hori
     } else if (score > maxBefore) maxBefore = score;
   }
   return { failed: true, maxScore, maxBefore, steps, failureMs };
+}
+
+/**
+ * The alarm in force when the drive failed, as the agent would have kept it (replace-by.ts): the
+ * track's scores fed in order, at the operating point's cuts, and then a reading below the alarm
+ * at the failure, which ends an alarm the disk had already been below for RECOVERY_DAYS.
+ */
+export function alarmAtFailure(track: ScoreTrack, failureMs: number, cuts: OperatingPoint): AlarmState | undefined {
+  const levelOf = (p: number): RiskLevel => (p >= cuts.failing ? 'failing' : p >= cuts.degraded ? 'degraded' : 'ok');
+  let alarm: AlarmState | undefined;
+  for (let i = 0; i < track.starts.length && track.starts[i]! < failureMs; i++) {
+    const probability = track.scores[i]!;
+    alarm = nextAlarm(alarm, { atMs: track.starts[i]!, level: levelOf(probability), probability }, cuts);
+  }
+  return nextAlarm(alarm, { atMs: failureMs, level: 'ok', probability: 0 }, cuts);
+}
+
+/**
+ * How the replace-by dates of the failed drives the operating point caught stood against their
+ * failures: a schedule that replaces each disk by its date is in time for `before_failure` of them.
+ */
+export interface ReplaceByFigures {
+  /** Failed drives alarmed within the horizon (the operating point's tp). */
+  detected: number;
+  /** Of them, those whose replace-by date in force when they failed was no later than the failure. */
+  before_failure: number;
+  share: number;
+  /** Of them, those whose alarm had ended (RECOVERY_DAYS below it) before they failed: no date. */
+  no_date: number;
+  /** Days from the replace-by date to the failure (negative: the date came too late). */
+  spare_days_median: number | null;
+  spare_days_q1: number | null;
+  spare_days_q3: number | null;
+}
+
+export function replaceByFigures(outcomes: readonly DriveOutcome[], cut: number): ReplaceByFigures {
+  let detected = 0;
+  let noDate = 0;
+  const spare: number[] = [];
+  for (const o of outcomes) {
+    if (!o.failed || o.maxScore < cut || o.failureMs === undefined) continue;
+    detected++;
+    if (o.replaceByMs === undefined) noDate++;
+    else spare.push((o.failureMs - o.replaceByMs) / DAY_MS);
+  }
+  spare.sort((a, b) => a - b);
+  const beforeFailure = spare.filter((d) => d >= 0).length;
+  return {
+    detected,
+    before_failure: beforeFailure,
+    share: detected ? round(beforeFailure / detected, 4) : 0,
+    no_date: noDate,
+    spare_days_median: roundOrNull(quantile(spare, 0.5)),
+    spare_days_q1: roundOrNull(quantile(spare, 0.25)),
+    spare_days_q3: roundOrNull(quantile(spare, 0.75)),
+  };
 }
 
 export interface Figures {

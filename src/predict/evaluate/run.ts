@@ -18,7 +18,7 @@ import { HORIZON_DAYS, predictProbability } from '../predictor.js';
 import type { DiskSample } from '../types.js';
 import type { ReadProgress } from './backblaze-csv.js';
 import { BASELINE_NAMES, BASELINES, type BaselineName } from './baselines.js';
-import { dominatedBy, figuresAt, figuresAtFpr, outcomeOf, ScoreTrack, sweep, type DriveOutcome, type Figures } from './metrics.js';
+import { alarmAtFailure, dominatedBy, figuresAt, figuresAtFpr, outcomeOf, replaceByFigures, ScoreTrack, sweep, type DriveOutcome, type Figures, type ReplaceByFigures } from './metrics.js';
 import { DriveTimeline, replayFiles, type ReplayDrive, type ReplaySummary } from './replay.js';
 import { inSplit, type Split } from './split.js';
 
@@ -52,6 +52,8 @@ export interface PredictorFigures extends Figures {
    * horizon before failing: what no rule on those counters, at any threshold, would have caught.
    */
   missed_without_signal: number;
+  /** The replace-by dates of the failed drives it caught, against their failures. */
+  replace_by: ReplaceByFigures;
 }
 
 /** The figures of a group of drives: the predictor at the default operating point, and at each baseline's FPR on the group. */
@@ -118,11 +120,13 @@ interface EvalDrive extends ReplayDrive {
   outcomes?: { predictor: DriveOutcome; baselines: DriveOutcome[] };
 }
 
-function finish(drive: EvalDrive): { predictor: DriveOutcome; baselines: DriveOutcome[] } {
-  drive.outcomes ??= {
-    predictor: outcomeOf(drive.predictor, drive.failureMs, HORIZON_DAYS),
-    baselines: drive.baselines.map((track) => outcomeOf(track, drive.failureMs, HORIZON_DAYS)),
-  };
+function finish(drive: EvalDrive, model: Model): { predictor: DriveOutcome; baselines: DriveOutcome[] } {
+  if (drive.outcomes === undefined) {
+    const predictor = outcomeOf(drive.predictor, drive.failureMs, HORIZON_DAYS);
+    const replaceByMs = drive.failureMs === undefined ? undefined : alarmAtFailure(drive.predictor, drive.failureMs, model.operatingPoint)?.replaceByMs;
+    if (replaceByMs !== undefined) predictor.replaceByMs = replaceByMs;
+    drive.outcomes = { predictor, baselines: drive.baselines.map((track) => outcomeOf(track, drive.failureMs, HORIZON_DAYS)) };
+  }
   drive.predictor = new ScoreTrack();
   drive.baselines = [];
   return drive.outcomes;
@@ -158,7 +162,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
       const input = { raw: reading.raw, ...(reading.sample.smartPassed === undefined ? {} : { smartPassed: reading.sample.smartPassed }) };
       BASELINE_NAMES.forEach((name, i) => drive.baselines[i]!.record(current.atMs, BASELINES[name](input) ? 1 : 0));
     },
-    finish,
+    finish: (drive: EvalDrive) => finish(drive, model),
   };
   let lastDraw = 0;
   const onProgress = options.progress
@@ -177,7 +181,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
   }
 
   const all = [...drives.values()];
-  const outcomes = all.map(finish);
+  const outcomes = all.map((drive) => finish(drive, model));
   const predictorOutcomes = outcomes.map((o) => o.predictor);
   const cuts = model.operatingPoint;
   const { baselines, atBaselineFpr } = compare(outcomes);
@@ -188,6 +192,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     threshold: cuts.degraded,
     failing: figuresAt(predictorOutcomes, cuts.failing),
     missed_without_signal: missedWithoutSignal,
+    replace_by: replaceByFigures(predictorOutcomes, cuts.degraded),
   };
   const failed = all.filter((d) => d.failureMs !== undefined).length;
   const report: EvaluationReport = {
@@ -286,6 +291,7 @@ export function formatReport(report: EvaluationReport): string {
     ...BASELINE_NAMES.map((name) => row(name, report.baselines[name])),
     '',
     report.dominated_by.length === 0 ? 'No baseline beats the default operating point on both TPR and FPR.' : `Beaten on both TPR and FPR by: ${report.dominated_by.join(', ')}.`,
+    replaceByLine(report.predictor.replace_by),
     `Of the ${report.failed - report.predictor.tp} failed drives it misses, ${report.predictor.missed_without_signal} showed nothing in SMART 5, 187, 188, 197 or 198 in the ${report.horizon_days} days before failing.`,
     ...unratedLines(report.unrated_models),
     '',
@@ -299,6 +305,12 @@ export function formatReport(report: EvaluationReport): string {
   const skipped = Object.entries(report.skipped_readings).filter(([, n]) => n > 0);
   if (skipped.length > 0) lines.push('', `skipped readings: ${skipped.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+function replaceByLine(r: ReplaceByFigures): string {
+  const spare = `${days(r.spare_days_median)} days to spare (IQR ${days(r.spare_days_q1)}–${days(r.spare_days_q3)})`;
+  const ended = r.no_date > 0 ? `; ${r.no_date} had left the alarm before failing` : '';
+  return `Replace-by dates: of the ${r.detected} failed drives it caught, ${r.before_failure} (${pct(r.share)}) were still running on their replace-by date, median ${spare}${ended}.`;
 }
 
 function unratedLines(unrated: UnratedModelFigures | null): string[] {
