@@ -8,6 +8,7 @@ import type { SmartReading } from './collectors/smart/collector.js';
 import { deviceLabel } from './collectors/smart/metrics.js';
 import type { CollectorDefinition } from './collectors/types.js';
 import { MemoryHistoryStore, SqliteHistoryStore, type HistoryStore } from './predict/history-store.js';
+import { isOverdue } from './predict/replace-by.js';
 import { PredictionService, type DiskPrediction } from './predict/service.js';
 import { modelFor } from './predict/settings.js';
 import type { RuntimeConfig } from './runtime-config.js';
@@ -104,10 +105,11 @@ function openHistoryReadOnly(stateDir: string): HistoryStore {
 
 const pct = (ratio: number | undefined) => (ratio === undefined ? '-' : `${(ratio * 100).toFixed(1)}%`);
 
-export function formatCheck(report: CheckReport): string {
+export function formatCheck(report: CheckReport, nowMs = Date.now()): string {
   const rows = [['DISK', 'DEVICE', 'MODEL', 'LEVEL', 'P(30d)', 'REPLACE BY', 'TOP EVIDENCE']];
   for (const d of report.disks) {
-    rows.push([d.disk, d.device, d.model ?? '', d.level.toUpperCase(), pct(d.probability), d.replaceBy ?? '', d.evidence[0]?.note ?? '']);
+    const replaceBy = d.replaceBy === undefined ? '' : isOverdue(d.replaceBy, nowMs) ? `${d.replaceBy} OVERDUE` : d.replaceBy;
+    rows.push([d.disk, d.device, d.model ?? '', d.level.toUpperCase(), pct(d.probability), replaceBy, d.evidence[0]?.note ?? '']);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());

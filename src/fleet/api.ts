@@ -1,4 +1,5 @@
 import { RISK_LEVELS } from '../predict/types.js';
+import { isOverdue } from '../predict/replace-by.js';
 import type { MaintenanceItem } from './maintenance.js';
 import { HOST_STATES, type DiskRecord, type FleetEvent, type HostRecord, type HostState, type RiskLevel } from './types.js';
 
@@ -91,6 +92,7 @@ export function maintenanceJson(items: readonly MaintenanceItem[], nowMs: number
       probability: m.probability,
       horizon_days: m.horizonDays ?? null,
       replace_by: m.replaceBy ?? null,
+      overdue: m.replaceBy !== undefined && isOverdue(m.replaceBy, nowMs),
       episode_started: m.episodeStarted ?? null,
       last_reading: m.lastReading,
       evidence: m.evidence,

@@ -1,4 +1,5 @@
 import type { fleetHosts } from './api.js';
+import { isOverdue } from '../predict/replace-by.js';
 import { diskLabel, type MaintenanceItem } from './maintenance.js';
 
 export function escapeHtml(text: string): string {
@@ -27,7 +28,7 @@ export function fleetPage(hosts: ReturnType<typeof fleetHosts>, schedule: readon
   });
   const scheduleRows = schedule.map(
     (m) =>
-      `<tr><td>${e(m.replaceBy ?? 'as soon as possible')}</td><td>${e(m.host)}</td><td>${e(diskLabel(m))}<br><small>${e(m.disk)} ${e(m.device)}</small></td><td>${level(m.level)}</td><td>${percent(m.probability)}</td><td>${m.evidence.map((x) => e(x.note)).join('<br>')}</td></tr>`,
+      `<tr><td>${e(m.replaceBy ?? 'as soon as possible')}${m.replaceBy !== undefined && isOverdue(m.replaceBy, nowMs) ? ' <strong class="failing">overdue</strong>' : ''}</td><td>${e(m.host)}</td><td>${e(diskLabel(m))}<br><small>${e(m.disk)} ${e(m.device)}</small></td><td>${level(m.level)}</td><td>${percent(m.probability)}</td><td>${m.evidence.map((x) => e(x.note)).join('<br>')}</td></tr>`,
   );
   const diskRows = hosts.flatMap((h) =>
     h.disks.map(

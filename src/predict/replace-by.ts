@@ -73,6 +73,11 @@ export function nextAlarm(previous: AlarmState | undefined, reading: AlarmReadin
   return { ...rest, replaceByMs: Math.min(previous.replaceByMs, dueMs) };
 }
 
+/** True once the replace-by day (UTC) has ended: the disk should have been replaced by now. */
+export function isOverdue(replaceBy: string, nowMs: number): boolean {
+  return nowMs >= Date.parse(`${replaceBy}T00:00:00Z`) + DAY_MS;
+}
+
 /** The replace-by date (UTC, YYYY-MM-DD) of a disk at `level` under `alarm`; none below the alarm. */
 export function replaceByDate(level: RiskLevel, alarm: AlarmState | undefined): string | undefined {
   return atRisk(level) && alarm !== undefined ? new Date(alarm.replaceByMs).toISOString().slice(0, 10) : undefined;

@@ -50,6 +50,7 @@ test('/api/maintenance: every item has the same keys, null where unknown', (t) =
     probability: 0.95,
     horizon_days: 30,
     replace_by: '2026-12-20',
+    overdue: false,
     episode_started: '2026-11-27T08:00:00.000Z',
     last_reading: new Date(T0).toISOString(),
     evidence: diskRecord('db1', 'sdb', 'failing').evidence.slice(0, 3),
