@@ -29,7 +29,7 @@ export function registerPredictionMetrics(registry: Registry, latest: Latest): v
     `Risk level: ${RISK_LEVELS.map((l, i) => `${i} ${l}`).join(', ')}. Alert on >= 2.`,
     (p) => RISK_LEVELS.indexOf(p.level),
   );
-  perDisk(registry, latest, 'harbinger_disk_replace_by_timestamp_seconds', 'Replace the disk by this day (its start, Unix time): set when the alarm starts, only ever nearer; absent when it is ok or only to watch.', (p) =>
+  perDisk(registry, latest, 'harbinger_disk_replace_by_timestamp_seconds', 'Replace the disk by this day (its start, Unix time): set when the disk enters the alarm (degraded or failing), only ever nearer; absent when no alarm is open (none, or 7 days below it).', (p) =>
     p.replaceBy === undefined ? undefined : Date.parse(`${p.replaceBy}T00:00:00Z`) / 1000,
   );
   stateFamily(registry, {

@@ -13,7 +13,8 @@
  * (`harbinger evaluate --split train`); docs/prediction.md gives the held-out figures.
  *
  * The alarm ends when the disk has read below it for RECOVERY_DAYS (a disk that hovers at the cut
- * keeps its date), or when another drive appears behind the same id (a new serial number).
+ * keeps its date, and has it while below), or when another drive appears behind the same id (a new
+ * serial number). Then the disk has no replace-by date.
  */
 import type { OperatingPoint } from './model.js';
 import type { RiskLevel } from './types.js';
@@ -25,8 +26,6 @@ export const REPLACE_FAILING_DAYS = 1;
 /** Days below the alarm after which the alarm, and its date, are over. */
 export const RECOVERY_DAYS = 7;
 const DAY_MS = 86_400_000;
-
-const atRisk = (level: RiskLevel): boolean => level === 'degraded' || level === 'failing';
 
 /** Days from now to replace a disk at this level and probability, were its alarm to start now. */
 export function replaceWithinDays(level: RiskLevel, probability: number, cuts: Pick<OperatingPoint, 'degraded'>): number | undefined {
@@ -78,7 +77,10 @@ export function isOverdue(replaceBy: string, nowMs: number): boolean {
   return nowMs >= Date.parse(`${replaceBy}T00:00:00Z`) + DAY_MS;
 }
 
-/** The replace-by date (UTC, YYYY-MM-DD) of a disk at `level` under `alarm`; none below the alarm. */
-export function replaceByDate(level: RiskLevel, alarm: AlarmState | undefined): string | undefined {
-  return atRisk(level) && alarm !== undefined ? new Date(alarm.replaceByMs).toISOString().slice(0, 10) : undefined;
+/**
+ * The replace-by date (UTC, YYYY-MM-DD) of an open alarm. A disk has one while its alarm is open,
+ * also while it dips below the alarm for less than RECOVERY_DAYS: a dip does not cancel the plan.
+ */
+export function replaceByDate(alarm: AlarmState | undefined): string | undefined {
+  return alarm === undefined ? undefined : new Date(alarm.replaceByMs).toISOString().slice(0, 10);
 }

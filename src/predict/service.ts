@@ -65,7 +65,7 @@ export class PredictionService {
       const nowMs = this.now();
       const prediction = predict(history, nowMs, this.model);
       const alarm = this.alarm(r.disk, { atMs: nowMs, level: prediction.level, probability: prediction.probability, ...(sample.serial !== undefined ? { serial: sample.serial } : {}) });
-      const replaceBy = replaceByDate(prediction.level, alarm);
+      const replaceBy = replaceByDate(alarm);
       if (replaceBy === undefined) delete prediction.replaceBy;
       else prediction.replaceBy = replaceBy;
       if (previous && previous.level !== prediction.level) {

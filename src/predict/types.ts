@@ -67,7 +67,10 @@ export interface Prediction {
   /** Probability of failure within `horizonDays`, 0-1. */
   probability: number;
   horizonDays: number;
-  /** ISO date (YYYY-MM-DD) by which to replace the disk; absent for ok. */
+  /**
+   * ISO date (YYYY-MM-DD, UTC) by which to replace the disk: from predict(), the date were the
+   * alarm to start now (degraded or failing only); from the agent, its open alarm's (replace-by.ts).
+   */
   replaceBy?: string;
   /** Strongest first. */
   evidence: Evidence[];

@@ -31,7 +31,7 @@ test('a disk that stays degraded at the same probability keeps the date of its f
   const states = replay(Array.from({ length: 15 }, (_, day) => [day, 'degraded', 0.04] as const));
   t.deepEqual(states.map(dueDay), Array(15).fill(10));
   t.is(states[14]!.sinceMs, T0);
-  t.is(replaceByDate('degraded', states[14]), new Date(T0 + 10 * DAY).toISOString().slice(0, 10));
+  t.is(replaceByDate(states[14]), new Date(T0 + 10 * DAY).toISOString().slice(0, 10));
   t.is(states[3], states[2], 'nothing changed: the same state (not saved again)');
 });
 
@@ -60,7 +60,8 @@ test(`a dip below the alarm shorter than ${RECOVERY_DAYS} days keeps the alarm a
   t.is(states[1]!.belowSinceMs, T0 + DAY);
   t.is(states[2]!.belowSinceMs, T0 + DAY, 'below since the first reading below');
   t.is(states[3]!.belowSinceMs, undefined, 'back in the alarm');
-  t.is(replaceByDate('watch', states[1]), undefined, 'no date while below the alarm');
+  t.is(replaceByDate(states[1]), replaceByDate(states[0]), 'the date stands while below the alarm');
+  t.is(replaceByDate(states[5]), undefined, 'none once the alarm is over');
   t.is(states[6]!.sinceMs, T0 + 16 * DAY, 'a new alarm');
   // Back at the alarm 7 days after the dip began, without a reading in between: a new alarm too.
   t.deepEqual(replay([[0, 'degraded', 0.04], [1, 'watch', 0.03], [8, 'degraded', 0.04]]).map(dueDay), [10, 10, 18]);

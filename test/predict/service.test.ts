@@ -87,5 +87,5 @@ test('a store that cannot be written (a full disk): the alarm and its date are k
   now += DAY;
   const third = service.onSmartReading(round('002', now));
   t.is(third.historyWriteErrors, 4);
-  t.is(replaceByDate('degraded', store.alarm(third.disks[0]!.disk)), first.disks[0]!.replaceBy, 'saved once the store could take it');
+  t.is(replaceByDate(store.alarm(third.disks[0]!.disk)), first.disks[0]!.replaceBy, 'saved once the store could take it');
 });
