@@ -123,6 +123,7 @@ export class SqliteHistoryStore implements HistoryStore {
 /** When the state directory cannot be used: the same behaviour, kept only until the agent stops. */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly samples = new Map<string, Map<string, { first: DiskSample; last: DiskSample }>>();
+  private readonly alarms = new Map<string, AlarmState>();
 
   append(disk: string, sample: DiskSample): void {
     let days = this.samples.get(disk);
@@ -140,8 +141,6 @@ export class MemoryHistoryStore implements HistoryStore {
     const all = [...(this.samples.get(disk)?.values() ?? [])].flatMap((d) => (d.first === d.last ? [d.first] : [d.first, d.last]));
     return all.filter((s) => s.atMs >= sinceMs).sort((a, b) => a.atMs - b.atMs);
   }
-
-  private readonly alarms = new Map<string, AlarmState>();
 
   alarm(disk: string): AlarmState | undefined {
     return this.alarms.get(disk);
