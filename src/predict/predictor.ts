@@ -17,7 +17,7 @@
  */
 import { extractFeatures, DAY_MS, type Features, type Signal } from './features.js';
 import { contributions, MODEL, sigmoid, type Model } from './model.js';
-import { replaceWithinDays } from './replace-by.js';
+import { isoDay, replaceWithinDays } from './replace-by.js';
 import { applyRules, type Finding } from './rules.js';
 import type { DiskSample, Evidence, Prediction, RiskLevel } from './types.js';
 
@@ -25,10 +25,6 @@ export const HORIZON_DAYS = 30;
 export { HISTORY_DAYS } from './features.js';
 
 const RANK: Record<RiskLevel, number> = { ok: 0, watch: 1, degraded: 2, failing: 3 };
-
-function isoDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 /**
  * The model's view as evidence: each signal's contribution (log-odds) goes on the rule's evidence
@@ -123,6 +119,6 @@ export function predict(history: readonly DiskSample[], nowMs: number, model: Mo
   evidence.sort((a, b) => strength(b) - strength(a));
   const prediction: Prediction = { level, probability, horizonDays: HORIZON_DAYS, evidence };
   const days = replaceWithinDays(level, probability, model.operatingPoint);
-  if (days !== undefined) prediction.replaceBy = isoDate(nowMs + days * DAY_MS);
+  if (days !== undefined) prediction.replaceBy = isoDay(nowMs + days * DAY_MS);
   return prediction;
 }

@@ -77,10 +77,15 @@ export function isOverdue(replaceBy: string, nowMs: number): boolean {
   return nowMs >= Date.parse(`${replaceBy}T00:00:00Z`) + DAY_MS;
 }
 
+/** A time as the day it falls on (UTC, YYYY-MM-DD): how replace-by dates are given. */
+export function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
 /**
  * The replace-by date (UTC, YYYY-MM-DD) of an open alarm. A disk has one while its alarm is open,
  * also while it dips below the alarm for less than RECOVERY_DAYS: a dip does not cancel the plan.
  */
 export function replaceByDate(alarm: AlarmState | undefined): string | undefined {
-  return alarm === undefined ? undefined : new Date(alarm.replaceByMs).toISOString().slice(0, 10);
+  return alarm === undefined ? undefined : isoDay(alarm.replaceByMs);
 }
