@@ -6,6 +6,9 @@
 //
 //   npx tsc -p . && node scripts/train-model.mjs ../shared/data/disk-failure [--cv [--cv-by drive|model]] [--out FILE]
 //     [--intervals FILE] [--daily FILE]   (other files than the directory's two)
+//     [--trees N] [--depth N] [--eta X] [--lambda X] [--min-hessian X]   (the boosting; defaults 60, 3, 0.1, 1, 0.5)
+//     [--temperature X] [--failed-weight X]   (the drive-level loss; defaults 0.1, 5)
+//   A model written elsewhere with --out is measured by `harbinger evaluate --model FILE`.
 //
 // What it does:
 //  1. Replays each file's training drives exactly as `harbinger evaluate` does (replay.ts: every
@@ -51,6 +54,27 @@ import { predictProbability, HORIZON_DAYS } from '../dist/src/predict/predictor.
 import { BASELINE_NAMES } from '../dist/src/predict/evaluate/baselines.js';
 import { evaluateFiles } from '../dist/src/predict/evaluate/run.js';
 
+/** The fitting's settings, by flag: the shipped model's values. */
+const SETTINGS = {
+  trees: { value: 60, integer: true },
+  depth: { value: 3, integer: true },
+  eta: { value: 0.1 },
+  lambda: { value: 1 },
+  'min-hessian': { value: 0.5 },
+  temperature: { value: 0.1 },
+  'failed-weight': { value: 5 },
+};
+/** A setting's flag as a number: positive (an integer where it counts), or the script stops saying so. */
+function settingOf(flag, text, fallback, integer) {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!(Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))) {
+    console.error(`train-model: --${flag} must be a positive ${integer ? 'whole number' : 'number'}, not ${JSON.stringify(text)} (default ${fallback})`);
+    process.exit(2);
+  }
+  return value;
+}
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -60,9 +84,13 @@ const { values, positionals } = parseArgs({
     // Other files of the same two formats (the tests train on the committed subsets).
     intervals: { type: 'string' },
     daily: { type: 'string' },
+    // The fitting's settings (defaults: the shipped model's), for measuring a change to them with
+    // --cv, or with `harbinger evaluate --model` on a file written with --out.
+    ...Object.fromEntries(Object.keys(SETTINGS).map((flag) => [flag, { type: 'string' }])),
   },
 });
 if (!['drive', 'model'].includes(values['cv-by'])) throw new Error(`--cv-by: drive or model, not ${JSON.stringify(values['cv-by'])}`);
+const setting = Object.fromEntries(Object.entries(SETTINGS).map(([flag, { value, integer }]) => [flag, settingOf(flag, values[flag], value, integer)]));
 const dataDir = positionals[0] ?? '../shared/data/disk-failure';
 const FILES = [values.intervals ?? join(dataDir, 'backblaze-2013-2016-intervals.csv.gz'), values.daily ?? join(dataDir, 'backblaze-2013-daily.csv.gz')];
 const FEATURES = [
@@ -78,8 +106,8 @@ const CANDIDATES = {
   model_failure_rate: [0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
 };
 const candidatesOf = (name) => CANDIDATES[name] ?? COUNTS;
-const GB = { trees: 60, depth: 3, eta: 0.1, lambda: 1, minHessian: 0.5 };
-const MIL = { temperature: 0.1, failedWeight: 5 };
+const GB = { trees: setting.trees, depth: setting.depth, eta: setting.eta, lambda: setting.lambda, minHessian: setting['min-hessian'] };
+const MIL = { temperature: setting.temperature, failedWeight: setting['failed-weight'] };
 /** Pseudo-drives at the overall failure share added to each model's count; models with fewer drives are left out of the table. */
 const MODEL_RATE_SMOOTHING = 20;
 const MODEL_RATE_MIN_DRIVES = 5;
@@ -426,7 +454,13 @@ if (values.cv) {
   const watch = Math.min(degraded, thresholdFor(scores, WATCH_FPR));
   const operatingPoint = { watch, degraded, failing: Math.max(0.5, degraded) };
   const training = {
-    command: ['npx tsc -p . && node scripts/train-model.mjs', ...(values.intervals && values.daily ? [] : [dataDir]), ...(values.intervals ? ['--intervals', values.intervals] : []), ...(values.daily ? ['--daily', values.daily] : [])].join(' '),
+    command: [
+      'npx tsc -p . && node scripts/train-model.mjs',
+      ...(values.intervals && values.daily ? [] : [dataDir]),
+      ...(values.intervals ? ['--intervals', values.intervals] : []),
+      ...(values.daily ? ['--daily', values.daily] : []),
+      ...Object.entries(SETTINGS).flatMap(([flag, { value }]) => (setting[flag] === value ? [] : [`--${flag}`, String(setting[flag])])),
+    ].join(' '),
     data: 'Backblaze Hard Drive Data and Stats (see test/fixtures/backblaze/SOURCES.md)',
     files: FILES.map((f) => f.split('/').pop()),
     split: 'train (FNV-1a of the serial, buckets 30-99 of 100; src/predict/evaluate/split.ts)',

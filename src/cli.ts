@@ -170,22 +170,28 @@ function program(): Command {
         probability,
       ),
     )
-    .action(async (files: string[], opts: { json?: boolean; split: string; byModel?: boolean; alarmProbability?: number }) => {
+    .option('--model <weights>', 'score this model file (written by scripts/train-model.mjs --out) instead of the shipped model')
+    .action(async (files: string[], opts: { json?: boolean; split: string; byModel?: boolean; alarmProbability?: number; model?: string }) => {
       const { evaluateFiles, formatReport, parseSplit, DataFileError } = await import('./predict/evaluate/run.js');
-      const report = await evaluateFiles(files, {
-        json: Boolean(opts.json),
-        progress: process.stderr.isTTY === true,
-        split: parseSplit(opts.split),
-        byModel: Boolean(opts.byModel),
-        ...(opts.alarmProbability === undefined ? {} : { alarmProbability: opts.alarmProbability }),
-      }).catch((err: unknown) => {
-        // A file that cannot be read as Backblaze data: say which and why, without a stack.
+      const { readModelFile } = await import('./predict/evaluate/model-file.js');
+      try {
+        const model = opts.model === undefined ? {} : { model: await readModelFile(opts.model), modelFile: opts.model };
+        const report = await evaluateFiles(files, {
+          json: Boolean(opts.json),
+          progress: process.stderr.isTTY === true,
+          split: parseSplit(opts.split),
+          byModel: Boolean(opts.byModel),
+          ...(opts.alarmProbability === undefined ? {} : { alarmProbability: opts.alarmProbability }),
+          ...model,
+        });
+        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      } catch (err) {
+        // A data or model file that cannot be read: say which and why, without a stack.
         if (!(err instanceof DataFileError)) throw err;
         if (process.stderr.isTTY) process.stderr.write('\n');
         process.stderr.write(`harbinger evaluate: ${err.message}\n`);
         process.exit(1);
-      });
-      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      }
     });
 
   const smart = root.command('smart').description('SMART tools (smart inspect FILE.json…)');

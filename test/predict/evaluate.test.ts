@@ -478,3 +478,57 @@ test('unrated_models: the drives of models the model has no failure rate for, sc
   t.is(known.unrated_models, null);
   t.notRegex(formatReport(known), /without a failure rate/);
 });
+
+test('--model FILE: a model file scored in place of the shipped one, named in the report', async (t) => {
+  const dir = await tempDir(t);
+  const cli = (...args: string[]): Promise<{ stdout: string }> => promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', ...args], { maxBuffer: 1 << 24 });
+  const shippedFile = repoPath('src', 'predict', 'model-weights.json');
+  const weights = JSON.parse(await readFile(shippedFile, 'utf8')) as { operatingPoint: { degraded: number } };
+  weights.operatingPoint.degraded = 0.02;
+  const moved = join(dir, 'moved.json');
+  await writeFile(moved, JSON.stringify(weights));
+
+  const withoutRuntime = (stdout: string): Partial<EvaluationReport> => {
+    const { runtime_seconds: _, ...rest } = JSON.parse(stdout) as EvaluationReport;
+    return rest;
+  };
+  const shipped = withoutRuntime((await cli('--json', INTERVALS)).stdout);
+  t.is(shipped.model_file, undefined, 'the shipped model: no model_file');
+  t.deepEqual(withoutRuntime((await cli('--json', '--model', shippedFile, INTERVALS)).stdout), { ...shipped, model_file: shippedFile });
+
+  const report = JSON.parse((await cli('--json', '--model', moved, INTERVALS)).stdout) as EvaluationReport;
+  t.is(report.model_file, moved);
+  t.deepEqual(report.predictor, (await evaluateFiles([INTERVALS], { json: true, progress: false, alarmProbability: 0.02 })).predictor);
+  t.not(report.predictor.tp, shipped.predictor!.tp, 'the file, not the shipped model, was scored');
+  t.regex((await cli('--model', moved, INTERVALS)).stdout, new RegExp(`^model: ${moved.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(not the shipped model\\)$`, 'm'));
+});
+
+test('--model with a file that is not a model: one line naming the file and the problem, exit 1, no figures', async (t) => {
+  const dir = await tempDir(t);
+  const shipped = JSON.parse(await readFile(repoPath('src', 'predict', 'model-weights.json'), 'utf8')) as Record<string, unknown> & { trees: Array<{ left: number[] }>; operatingPoint: Record<string, number> };
+  const write = async (name: string, content: string): Promise<string> => {
+    await writeFile(join(dir, name), content);
+    return join(dir, name);
+  };
+  const backwards = structuredClone(shipped);
+  backwards.trees[0]!.left[0] = 0; // a node pointing at itself: the tree would never end
+  const falling = structuredClone(shipped);
+  falling.operatingPoint.watch = 0.9;
+  const cases: Array<[string, RegExp]> = [
+    [join(dir, 'missing.json'), /missing\.json: no such file/],
+    [await write('csv.json', 'serial_number,model\n'), /csv\.json: not JSON \(.*\); --model takes a file written by scripts\/train-model\.mjs --out/],
+    [await write('empty.json', '{}'), /empty\.json: not a harbinger model: "features" is not a list of feature names/],
+    [await write('rates.json', JSON.stringify({ ...shipped, modelFailureRates: { rates: {} } })), /rates\.json: not a harbinger model: "modelFailureRates" needs "unknown"/],
+    [await write('backwards.json', JSON.stringify(backwards)), /backwards\.json: not a harbinger model: tree 0 is malformed/],
+    [await write('falling.json', JSON.stringify(falling)), /falling\.json: not a harbinger model: operating points must rise/],
+    [await write('feature.json', JSON.stringify({ ...shipped, features: ['spin_retries', ...(shipped.features as string[]).slice(1)] })), /feature\.json: not a harbinger model: unknown feature "spin_retries"/],
+  ];
+  for (const [file, message] of cases) {
+    const err = await t.throwsAsync(promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--json', '--model', file, INTERVALS]));
+    const { code, stdout, stderr } = err as Error & { code: number; stdout: string; stderr: string };
+    t.is(code, 1, file);
+    t.is(stdout, '', 'no report');
+    t.regex(stderr, message);
+    t.is(stderr.trim().split('\n').length, 1, stderr);
+  }
+});

@@ -83,6 +83,30 @@ test('--cv on the committed subsets: two folds, each file scored on the held-out
   await t.throwsAsync(run(process.execPath, [TRAINER, '--intervals', INTERVALS, '--daily', DAILY, '--cv', '--cv-by', 'disk'], { cwd: repoPath() }), { message: /--cv-by: drive or model/ });
 });
 
+test('the fitting settings as flags: in the file, in its command, and the file scored by `harbinger evaluate --model`', async (t) => {
+  const dir = await tempDir(t);
+  const out = join(dir, 'small.json');
+  const written = await train(out, ['--intervals', INTERVALS, '--daily', DAILY, '--trees', '5', '--depth', '2', '--failed-weight', '2']);
+  t.is(written.trees.length, 5);
+  const depth = (tree: ModelFile['trees'][number], node = 0): number => (tree.feature[node]! < 0 ? 0 : 1 + Math.max(depth(tree, tree.left[node]!), depth(tree, tree.right[node]!)));
+  t.true(written.trees.every((tree) => depth(tree) <= 2), JSON.stringify(written.trees.map((tree) => depth(tree))));
+  t.deepEqual(written.training.gradientBoosting, { trees: 5, depth: 2, eta: 0.1, lambda: 1, minHessian: 0.5 });
+  t.regex(String(written.training.loss), /failed drives weigh 2$/);
+  t.regex(String(written.training.command), / --trees 5 --depth 2 --failed-weight 2$/);
+
+  const { stdout } = await run(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--json', '--model', out, INTERVALS], { maxBuffer: 1 << 24 });
+  const report = JSON.parse(stdout) as { model_file: string; predictor: { threshold: number } };
+  t.is(report.model_file, out);
+  t.is(report.predictor.threshold, written.operatingPoint.degraded);
+
+  for (const [flag, value, message] of [['--depth', '0', /--depth must be a positive whole number, not "0" \(default 3\)/], ['--trees', '2.5', /--trees must be a positive whole number/], ['--eta', 'fast', /--eta must be a positive number, not "fast" \(default 0\.1\)/]] as const) {
+    const err = await t.throwsAsync(run(process.execPath, [TRAINER, '--intervals', INTERVALS, '--daily', DAILY, flag, value, '--out', join(dir, 'bad.json')], { cwd: repoPath() }));
+    t.is((err as Error & { code: number }).code, 2, flag);
+    t.regex((err as Error & { stderr: string }).stderr, message);
+  }
+  t.false(existsSync(join(dir, 'bad.json')), 'nothing written for a refused setting');
+});
+
 const reproduce = existsSync(join(SHARED, 'backblaze-2013-2016-intervals.csv.gz')) ? test : test.skip;
 reproduce('the shipped weights are what the trainer writes from the Backblaze files in ../shared/data/disk-failure', async (t) => {
   const dir = await tempDir(t);

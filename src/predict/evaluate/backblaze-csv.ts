@@ -72,7 +72,7 @@ export class DataFileError extends Error {
 }
 
 /** What a system or zlib error on `file` means to whoever named the file. */
-function fileProblem(file: string, err: unknown): DataFileError {
+export function fileProblem(file: string, err: unknown): DataFileError {
   if (err instanceof DataFileError) return err;
   const { code, message } = err as NodeJS.ErrnoException;
   const what: Record<string, string> = {

@@ -1,6 +1,6 @@
 /**
  * `harbinger evaluate [--json] [--split all|holdout|train] [--by-model] [--alarm-probability P]
- * FILE...`: replays Backblaze drive-stats files through the agent's own predictor
+ * [--model WEIGHTS] FILE...`: replays Backblaze drive-stats files through the agent's own predictor
  * (predictProbability(): the decision predict() makes after each reading in the daemon, without the
  * evidence it then writes) and, on the same drives in the same run, through
  * the published baselines; reports the drive-level figures (metrics.ts) at the operating point
@@ -36,8 +36,10 @@ export interface EvaluateOptions {
   byModel?: boolean;
   /** The agent's `predict.alarm_probability`: score the predictor with its alarm there (default: the model's own cut). */
   alarmProbability?: number;
-  /** Another model than the shipped one (scripts/train-model.mjs scores its folds' models). */
+  /** Another model than the shipped one (scripts/train-model.mjs scores its folds' models; `--model FILE`). */
   model?: Model;
+  /** Where `model` was read from, for the report (`--model FILE`). */
+  modelFile?: string;
   /** Of the split's drives, only these (by serial number). */
   drives?: (serial: string) => boolean;
 }
@@ -84,6 +86,8 @@ export interface EvaluationReport {
   format: ReplaySummary['format'];
   files: string[];
   split: Split;
+  /** The model file scored instead of the shipped model (`--model`); absent: the shipped model. */
+  model_file?: string;
   horizon_days: number;
   drives: number;
   failed: number;
@@ -200,6 +204,7 @@ export async function evaluateFiles(files: string[], options: EvaluateOptions): 
     format: summary.format,
     files: summary.files,
     split,
+    ...(options.modelFile === undefined ? {} : { model_file: options.modelFile }),
     horizon_days: HORIZON_DAYS,
     drives: all.length,
     failed,
@@ -283,6 +288,7 @@ function row(name: string, f: Figures): string {
 export function formatReport(report: EvaluationReport): string {
   const lines = [
     `${report.dataset} (${report.format}, split ${report.split}): ${report.drives} drives, ${report.failed} failed, ${report.rows} rows, ${report.runtime_seconds} s`,
+    ...(report.model_file === undefined ? [] : [`model: ${report.model_file} (not the shipped model)`]),
     `horizon ${report.horizon_days} days: TPR = failed drives alarmed within the horizon before failing; FPR = never-failed drives alarmed at any time`,
     '',
     `  ${''.padEnd(26)} ${'TPR'.padStart(6)} ${'drives'.padStart(6)}  ${'FPR'.padStart(6)} ${'drives'.padStart(6)}  ${'lead days med (IQR)'.padStart(18)}  ${'early'.padStart(5)}`,
