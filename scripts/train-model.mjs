@@ -89,7 +89,10 @@ const { values, positionals } = parseArgs({
     ...Object.fromEntries(Object.keys(SETTINGS).map((flag) => [flag, { type: 'string' }])),
   },
 });
-if (!['drive', 'model'].includes(values['cv-by'])) throw new Error(`--cv-by: drive or model, not ${JSON.stringify(values['cv-by'])}`);
+if (!['drive', 'model'].includes(values['cv-by'])) {
+  console.error(`train-model: --cv-by: drive or model, not ${JSON.stringify(values['cv-by'])}`);
+  process.exit(2);
+}
 const setting = Object.fromEntries(Object.entries(SETTINGS).map(([flag, { value, integer }]) => [flag, settingOf(flag, values[flag], value, integer)]));
 const dataDir = positionals[0] ?? '../shared/data/disk-failure';
 const FILES = [values.intervals ?? join(dataDir, 'backblaze-2013-2016-intervals.csv.gz'), values.daily ?? join(dataDir, 'backblaze-2013-daily.csv.gz')];
