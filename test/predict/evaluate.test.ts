@@ -517,8 +517,9 @@ test('--model with a file that is not a model: one line naming the file and the 
   const cases: Array<[string, RegExp]> = [
     [join(dir, 'missing.json'), /missing\.json: no such file/],
     [await write('csv.json', 'serial_number,model\n'), /csv\.json: not JSON \(.*\); --model takes a file written by scripts\/train-model\.mjs --out/],
-    [await write('empty.json', '{}'), /empty\.json: not a harbinger model: "features" is not a list of feature names/],
-    [await write('rates.json', JSON.stringify({ ...shipped, modelFailureRates: { rates: {} } })), /rates\.json: not a harbinger model: "modelFailureRates" needs "unknown"/],
+    [await write('empty.json', '{}'), /empty\.json: not a harbinger model: the file must have required property 'format'; the file must have required property 'features'; .* \(and 2 more\); --model takes/],
+    [await write('rates.json', JSON.stringify({ ...shipped, modelFailureRates: { rates: {} } })), /rates\.json: not a harbinger model: \/modelFailureRates must have required property 'unknown'/],
+    [await write('leaves.json', JSON.stringify({ ...shipped, trees: [{ ...shipped.trees[0], value: 'none' }] })), /leaves\.json: not a harbinger model: \/trees\/0\/value must be array/],
     [await write('backwards.json', JSON.stringify(backwards)), /backwards\.json: not a harbinger model: tree 0 is malformed/],
     [await write('falling.json', JSON.stringify(falling)), /falling\.json: not a harbinger model: operating points must rise/],
     [await write('feature.json', JSON.stringify({ ...shipped, features: ['spin_retries', ...(shipped.features as string[]).slice(1)] })), /feature\.json: not a harbinger model: unknown feature "spin_retries"/],

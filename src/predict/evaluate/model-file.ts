@@ -4,25 +4,42 @@
  * the same command, on the same drives, as the one harbinger ships, without rebuilding the agent.
  */
 import { readFile } from 'node:fs/promises';
+import { compileSchema } from '../../config/schema-problems.js';
 import { loadModel, type Model, type ModelFile } from '../model.js';
 import { DataFileError, fileProblem } from './backblaze-csv.js';
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const numbers = { type: 'array', items: { type: 'number' } } as const;
 
-/** What is missing from a parsed file for loadModel() to read it (its own checks then follow). */
-function shapeProblem(file: unknown): string | undefined {
-  if (!isRecord(file)) return 'not a JSON object';
-  if (!Array.isArray(file.features) || !file.features.every((f) => typeof f === 'string')) return '"features" is not a list of feature names';
-  if (typeof file.base !== 'number') return '"base" is not a number';
-  if (!isRecord(file.operatingPoint)) return '"operatingPoint" is missing';
-  const rates = file.modelFailureRates;
-  if (rates !== undefined && !(isRecord(rates) && typeof rates.unknown === 'number' && isRecord(rates.rates))) return '"modelFailureRates" needs "unknown" (a number) and "rates" (by model)';
-  if (!Array.isArray(file.trees) || file.trees.length === 0) return '"trees" is not a list of trees';
-  const arrays = ['feature', 'threshold', 'left', 'right', 'value'];
-  const bad = file.trees.findIndex((tree) => !isRecord(tree) || !arrays.every((k) => Array.isArray(tree[k]) && (tree[k] as unknown[]).every((v) => typeof v === 'number')));
-  if (bad >= 0) return `tree ${bad} lacks one of ${arrays.join(', ')} as lists of numbers`;
-  return undefined;
-}
+/** What loadModel() reads without checking it (it checks the format, the trees' links and the operating points). */
+const MODEL_FILE_SCHEMA = {
+  type: 'object',
+  required: ['format', 'features', 'base', 'trees', 'operatingPoint'],
+  properties: {
+    format: { type: 'string' },
+    features: { type: 'array', items: { type: 'string' } },
+    featureDefaults: { type: 'object', additionalProperties: { type: 'number' } },
+    modelFailureRates: {
+      type: 'object',
+      required: ['unknown', 'rates'],
+      properties: { unknown: { type: 'number' }, rates: { type: 'object', additionalProperties: { type: 'number' } } },
+    },
+    base: { type: 'number' },
+    trees: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'object', required: ['feature', 'threshold', 'left', 'right', 'value'], properties: { feature: numbers, threshold: numbers, left: numbers, right: numbers, value: numbers } },
+    },
+    operatingPoint: {
+      type: 'object',
+      required: ['watch', 'degraded', 'failing'],
+      properties: { watch: { type: 'number' }, degraded: { type: 'number' }, failing: { type: 'number' } },
+    },
+    training: { type: 'object' },
+  },
+} as const;
+
+const SHOWN_PROBLEMS = 3;
+const HINT = '--model takes a file written by scripts/train-model.mjs --out';
 
 /** The model in `file`; a DataFileError naming the file and what is wrong with it. */
 export async function readModelFile(file: string): Promise<Model> {
@@ -38,12 +55,17 @@ export async function readModelFile(file: string): Promise<Model> {
   } catch (err) {
     // V8's message quotes the start of the text, line ends included: the error stays one line.
     const why = (err as Error).message.replace(/\s+/g, ' ');
-    throw new DataFileError(`${file}: not JSON (${why}); --model takes a file written by scripts/train-model.mjs --out`);
+    throw new DataFileError(`${file}: not JSON (${why}); ${HINT}`);
   }
-  const problem = shapeProblem(parsed);
-  if (problem !== undefined) throw new DataFileError(`${file}: not a harbinger model: ${problem}; --model takes a file written by scripts/train-model.mjs --out`);
+  const validate = compileSchema<ModelFile>(MODEL_FILE_SCHEMA);
+  if (!validate(parsed)) {
+    const errors = validate.errors ?? [];
+    const shown = errors.slice(0, SHOWN_PROBLEMS).map((e) => `${e.instancePath === '' ? 'the file' : e.instancePath} ${e.message ?? 'is not valid'}`);
+    const more = errors.length > SHOWN_PROBLEMS ? ` (and ${errors.length - SHOWN_PROBLEMS} more)` : '';
+    throw new DataFileError(`${file}: not a harbinger model: ${shown.join('; ')}${more}; ${HINT}`);
+  }
   try {
-    return loadModel(parsed as ModelFile);
+    return loadModel(parsed);
   } catch (err) {
     throw new DataFileError(`${file}: not a harbinger model: ${(err as Error).message.replace(/^model: /, '')}`);
   }
