@@ -173,9 +173,9 @@ function program(): Command {
     .option('--model <weights>', 'score this model file (written by scripts/train-model.mjs --out) instead of the shipped model')
     .action(async (files: string[], opts: { json?: boolean; split: string; byModel?: boolean; alarmProbability?: number; model?: string }) => {
       const { evaluateFiles, formatReport, parseSplit, DataFileError } = await import('./predict/evaluate/run.js');
-      const { readModelFile } = await import('./predict/evaluate/model-file.js');
       try {
-        const model = opts.model === undefined ? {} : { model: await readModelFile(opts.model), modelFile: opts.model };
+        // The model file's reader (and its schema validator) only when there is a file to read.
+        const model = opts.model === undefined ? {} : { model: await (await import('./predict/evaluate/model-file.js')).readModelFile(opts.model), modelFile: opts.model };
         const report = await evaluateFiles(files, {
           json: Boolean(opts.json),
           progress: process.stderr.isTTY === true,
