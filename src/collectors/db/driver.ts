@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
 import { DbError } from './errors.js';
 import type { TargetOptions } from './options.js';
 
@@ -57,8 +58,31 @@ export interface DbSession {
   statements(): Promise<StatementsRead>;
   /** Normalized query texts of these digests (only with statements.query_text). */
   statementTexts(digests: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Where the server keeps its data: data directory, tablespaces, WAL/redo; absolute paths as the
+   * server reports them. Throws Unavailable when this user may not read them (the message says
+   * which grant or role shows them).
+   */
+  dataPaths(): Promise<string[]>;
   /** Closes the connection; never throws, returns within about a second. */
   close(): Promise<void>;
+}
+
+/**
+ * A server's data directory and the other directories it names, as absolute paths: a relative one
+ * (MySQL's `./`, PostgreSQL's `pg_wal`) is relative to the data directory, as the server takes it;
+ * an empty one (unset: the data directory itself) is left out; no trailing slash but on `/`; each
+ * path once, the data directory first. Relative paths are dropped should the data directory itself
+ * not be absolute: they cannot be placed.
+ */
+export function absoluteDataPaths(dataDir: string, others: readonly string[]): string[] {
+  const base = posix.isAbsolute(dataDir) ? posix.resolve(dataDir) : undefined;
+  const paths = new Set<string>();
+  for (const path of [dataDir, ...others]) {
+    if (posix.isAbsolute(path)) paths.add(posix.resolve(path));
+    else if (path !== '' && base) paths.add(posix.resolve(base, path));
+  }
+  return [...paths];
 }
 
 /** The server side of a connection: PostgreSQL's backend (pid and start time), MySQL's connection id. */

@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { Connection, ConnectionOptions, RowDataPacket } from 'mysql2/promise';
 import {
+  absoluteDataPaths,
   cancelTimeoutMs,
   dsnWithPassword,
   readPassword,
@@ -22,6 +23,13 @@ import type { TargetOptions } from './options.js';
 export const PROGRAM_NAME = 'harbinger';
 
 const ACCESS_DENIED = new Set(['1142', '1143', '1044', '1227']); // table, column, database, privilege (SUPER, REPLICATION CLIENT…)
+
+/**
+ * Where InnoDB keeps its files besides the data directory (empty: the data directory; relative:
+ * to it). SHOW VARIABLES needs no grant and leaves out a variable the server lacks (innodb_undo_directory,
+ * or all of them on a server without InnoDB), where SELECT @@name would fail.
+ */
+const DATA_VARIABLES = ['datadir', 'innodb_data_home_dir', 'innodb_log_group_home_dir', 'innodb_undo_directory'];
 
 /** Ends a connection politely, or destroys it when the server does not answer within a second. */
 async function closeConnection(connection: Connection): Promise<void> {
@@ -221,6 +229,16 @@ FROM performance_schema.events_statements_summary_by_digest`,
     const texts = new Map<string, string>();
     for (const row of rows) if (row.text !== null && !texts.has(String(row.digest))) texts.set(String(row.digest), String(row.text));
     return texts;
+  }
+
+  async dataPaths(): Promise<string[]> {
+    const [rows] = await this.query<RowDataPacket[]>(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (?)`, [DATA_VARIABLES]);
+    const value = (name: string) => {
+      const row = rows.find((r) => String(r.Variable_name).toLowerCase() === name);
+      return row?.Value === null || row?.Value === undefined ? '' : String(row.Value);
+    };
+    const [datadir, ...others] = DATA_VARIABLES.map(value);
+    return absoluteDataPaths(datadir!, others);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import type { Client as PgClient, ClientConfig, QueryResult, QueryResultRow } from 'pg';
 import {
+  absoluteDataPaths,
   cancelTimeoutMs,
   dsnWithPassword,
   readPassword,
@@ -63,6 +64,12 @@ const STATUS = `SELECT current_setting('max_connections')::int AS max_connection
   CASE WHEN NOT pg_is_in_recovery() THEN NULL
        WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8 AS lag_seconds`;
+
+// current_setting('data_directory') needs superuser or pg_read_all_settings (in pg_monitor).
+// pg_tablespace_location is '' for pg_default and pg_global (they live in the data directory), and
+// relative (pg_tblspc/…) for an in-place tablespace. log_directory is not data: left out.
+const DATA_PATHS = `SELECT current_setting('data_directory') AS data_directory,
+  ARRAY(SELECT pg_tablespace_location(oid) FROM pg_tablespace ORDER BY oid) AS tablespaces`;
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -250,6 +257,23 @@ ${toplevel} GROUP BY 1, 2, 3`;
       [wanted],
     );
     return new Map(rows.map((r) => [r.digest, r.query]));
+  }
+
+  async dataPaths(): Promise<string[]> {
+    let row: { data_directory: string; tablespaces: string[] };
+    try {
+      row = (await this.query<{ data_directory: string; tablespaces: string[] }>(DATA_PATHS)).rows[0]!;
+    } catch (err) {
+      // 42501: insufficient_privilege ("must be superuser or have privileges of pg_read_all_settings").
+      if (err instanceof DbError && err.reason === 'query' && (err.code === '42501' || err.message.includes('data_directory'))) {
+        throw new Unavailable(`no permission to read data_directory: GRANT pg_monitor TO ${this.user()} (or pg_read_all_settings)`);
+      }
+      throw err;
+    }
+    // pg_xlog before 10. It may be a symlink to another disk (initdb --waldir): the path is the
+    // server's, and whoever places it on a disk follows the link.
+    const wal = Number.parseInt(this.version, 10) >= 10 ? 'pg_wal' : 'pg_xlog';
+    return absoluteDataPaths(row.data_directory, [wal, ...row.tablespaces]);
   }
 
   async close(): Promise<void> {
