@@ -232,7 +232,7 @@ FROM performance_schema.events_statements_summary_by_digest`,
   }
 
   async dataPaths(): Promise<string[]> {
-    const [rows] = await this.query<RowDataPacket[]>(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (?)`, [DATA_VARIABLES]);
+    const [rows] = await this.query<RowDataPacket[]>('SHOW GLOBAL VARIABLES WHERE Variable_name IN (?)', [DATA_VARIABLES]);
     const value = (name: string) => {
       const row = rows.find((r) => String(r.Variable_name).toLowerCase() === name);
       return row?.Value === null || row?.Value === undefined ? '' : String(row.Value);
