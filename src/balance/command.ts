@@ -51,10 +51,14 @@ export function parseFor(text: string): number {
 const shellWord = (word: string) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
 function whenText(ms: number, nowMs: number): string {
-  const left = Math.max(0, ms - nowMs);
-  const h = Math.floor(left / 3_600_000);
-  const m = Math.ceil((left % 3_600_000) / 60_000);
-  const inText = h > 0 ? `${h}h${m > 0 ? `${m}m` : ''}` : `${m}m`;
+  // Whole minutes, rounded up: "in 0m" would read as already over.
+  const minutes = Math.ceil(Math.max(0, ms - nowMs) / 60_000);
+  const parts = [
+    [Math.floor(minutes / 1440), 'd'],
+    [Math.floor((minutes % 1440) / 60), 'h'],
+    [minutes % 60, 'm'],
+  ] as const;
+  const inText = parts.filter(([n]) => n > 0).map(([n, unit]) => `${n}${unit}`).join('') || '0m';
   return `${new Date(ms).toISOString()} (in ${inText})`;
 }
 
