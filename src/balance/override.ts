@@ -174,6 +174,8 @@ export class OverrideStore {
     const temp = `${this.path}.${process.pid}.tmp`;
     let fd: number | undefined;
     try {
+      // Left over by a crashed run that had this pid: O_EXCL below would refuse it.
+      if (statSync(temp, { throwIfNoEntry: false })) unlinkSync(temp);
       fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
       const data = Buffer.from(toFile(override));
       for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
