@@ -7,9 +7,12 @@ import { ConfigError, formatProblem } from './config/problems.js';
 import { switches, switchValues, UsageError } from './cli-switches.js';
 import { runDaemon } from './run.js';
 import { loadRuntimeConfig } from './runtime-config.js';
+import type { BalanceContext } from './balance/command.js';
 
 /** sysexits.h EX_CONFIG: systemd's RestartPreventExitStatus=78 stops a restart loop on it. */
 export const EXIT_CONFIG = 78;
+/** sysexits.h EX_USAGE: only the balance commands, which scripts run, tell usage from configuration. */
+const EXIT_USAGE = 64;
 
 const CONFIG_LEAVES = leaves(buildSchema(COLLECTORS));
 
@@ -194,6 +197,55 @@ function program(): Command {
       }
     });
 
+  const balance = root
+    .command('balance')
+    .description("the operator's override of the load-balancer decision: status, drain, hold, resume (run as root or as the agent's user)")
+    // A wrong balance command line is a usage error (64), not a configuration one: scripts tell them apart.
+    .exitOverride((err) => {
+      throw err.exitCode === 0 ? err : new CommanderError(EXIT_USAGE, err.code, err.message);
+    });
+  const balanceAction =
+    (act: (ctx: BalanceContext, opts: Record<string, unknown>) => Promise<void>) =>
+    async (opts: Record<string, unknown>, command: Command): Promise<void> => {
+      const runtime = await loadRuntimeConfig(configInput(command)).catch(reportConfigError);
+      const { balanceContext } = await import('./balance/command-context.js');
+      const { BalanceCommandError } = await import('./balance/command.js');
+      try {
+        await act(balanceContext(runtime, process.argv.slice(2)), opts);
+      } catch (err) {
+        if (!(err instanceof BalanceCommandError)) throw err;
+        process.stderr.write(`harbinger balance: ${err.message}\n`);
+        process.exit(err.exitCode);
+      }
+    };
+  balance
+    .command('status')
+    .addHelpText('after', CONFIG_HELP)
+    .description('the override in force (or none) and the running agent\'s decision')
+    .option('--json', 'one JSON object')
+    .action(balanceAction(async (ctx, opts) => (await import('./balance/command.js')).overrideStatus({ json: opts.json === true }, ctx)));
+  for (const [mode, what] of [
+    ['drain', 'take the host out of the pool (no new connections) whatever harbinger decides'],
+    ['hold', 'keep the current decision as it is (no drain, no return) while you work on the host'],
+  ] as const) {
+    balance
+      .command(mode)
+      .addHelpText('after', CONFIG_HELP)
+      .description(`${what}; replaces any override`)
+      .option('--reason <text>', 'why (required): one line, shown in /health and to HAProxy')
+      .option('--for <duration>', 'end it by itself after 30m, 2h, 1h30m, 7d…; default: until "harbinger balance resume"')
+      .action(
+        balanceAction(async (ctx, opts) =>
+          (await import('./balance/command.js')).setOverride(mode, { reason: opts.reason as string | undefined, for: opts.for as string | undefined }, ctx),
+        ),
+      );
+  }
+  balance
+    .command('resume')
+    .addHelpText('after', CONFIG_HELP)
+    .description('remove the override: harbinger decides again')
+    .action(balanceAction(async (ctx) => (await import('./balance/command.js')).resumeOverride(ctx)));
+
   const smart = root.command('smart').description('SMART tools (smart inspect FILE.json…)');
   smart
     .command('inspect')
@@ -222,7 +274,7 @@ async function main(): Promise<void> {
     } else if (err instanceof UsageError) process.stderr.write(`harbinger: ${err.message}\n`);
     else throw err;
     process.stderr.write('Run "harbinger --help" for the flags.\n');
-    process.exit(EXIT_CONFIG);
+    process.exit(err instanceof CommanderError && err.exitCode === EXIT_USAGE ? EXIT_USAGE : EXIT_CONFIG);
   }
 }
 
