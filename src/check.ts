@@ -12,6 +12,9 @@ import { isOverdue } from './predict/replace-by.js';
 import { PredictionService, type DiskPrediction } from './predict/service.js';
 import { modelFor } from './predict/settings.js';
 import type { RuntimeConfig } from './runtime-config.js';
+import { currentRoles } from './balance/role-inputs.js';
+import { roleJson, type DiskRoleJson } from './balance/role-json.js';
+import { PREDICTIONS, State } from './state.js';
 
 /** Nagios plugin convention, so cron and monitoring checks can use the exit code as it is. */
 export const CHECK_EXIT = { ok: 0, degraded: 1, failing: 2, unknown: 3 } as const;
@@ -19,11 +22,13 @@ export const CHECK_EXIT = { ok: 0, degraded: 1, failing: 2, unknown: 3 } as cons
 export interface CheckReport {
   status: keyof typeof CHECK_EXIT;
   disks: DiskPrediction[];
+  /** What each disk carries, by disk id: only a data disk at the drain level drains the host. */
+  roles: Record<string, DiskRoleJson>;
   devicesWithoutData: Array<{ device: string; reason: string; message: string }>;
   collectorErrors: Record<string, string>;
   pressure?: { cpu?: number; memory?: number; io?: number; load1: number; memoryAvailableBytes?: number; memoryTotalBytes?: number };
   /** One probe of each configured database; they do not change the exit code, which is about disks. */
-  databases: Array<{ target: string; driver: string; up: boolean; latencySeconds?: number; error?: { reason: string; message: string } }>;
+  databases: Array<{ target: string; driver: string; up: boolean; latencySeconds?: number; error?: { reason: string; message: string; fault: string } }>;
 }
 
 /**
@@ -64,11 +69,12 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
     driver: t.driver,
     up: t.up === true,
     ...(t.lastLatencySeconds !== undefined ? { latencySeconds: t.lastLatencySeconds } : {}),
-    ...(t.lastError ? { error: { reason: t.lastError.reason, message: t.lastError.message } } : {}),
+    ...(t.lastError ? { error: { reason: t.lastError.reason, message: t.lastError.message, fault: t.lastError.fault } } : {}),
   }));
   return {
     databases,
     status,
+    roles: rolesOf(readings, disks, runtime),
     disks: disks.sort((a, b) => b.probability - a.probability),
     devicesWithoutData: (smart?.devices ?? [])
       .filter((d) => !d.reading && d.lastError)
@@ -89,6 +95,18 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
   };
 }
 
+/** The roles the agent would give the disks, from this one round of readings. */
+function rolesOf(readings: Record<string, unknown>, disks: DiskPrediction[], runtime: RuntimeConfig): Record<string, DiskRoleJson> {
+  const state = new State();
+  for (const [name, reading] of Object.entries(readings)) state.setReading(name, reading, Date.now());
+  state.setReading(PREDICTIONS, { disks, historyWriteErrors: 0 }, Date.now());
+  const storage = state.status('storage');
+  storage.enabled = runtime.config.collector.storage?.enabled ?? false;
+  if (!readings.storage) storage.lastError = 'the block devices could not be read';
+  const roles = currentRoles(state, runtime.config.balance);
+  return Object.fromEntries(disks.map((d) => [d.disk, roleJson(roles.get(d.disk))]));
+}
+
 /** The agent's saved history, never written to from here. */
 function openHistoryReadOnly(stateDir: string): HistoryStore {
   const file = join(stateDir, 'history.sqlite');
@@ -106,14 +124,18 @@ function openHistoryReadOnly(stateDir: string): HistoryStore {
 const pct = (ratio: number | undefined) => (ratio === undefined ? '-' : `${(ratio * 100).toFixed(1)}%`);
 
 export function formatCheck(report: CheckReport, nowMs = Date.now()): string {
-  const rows = [['DISK', 'DEVICE', 'MODEL', 'LEVEL', 'P(30d)', 'REPLACE BY', 'TOP EVIDENCE']];
+  const rows = [['DISK', 'DEVICE', 'MODEL', 'LEVEL', 'P(30d)', 'REPLACE BY', 'ROLE', 'TOP EVIDENCE']];
   for (const d of report.disks) {
     const replaceBy = d.replaceBy === undefined ? '' : isOverdue(d.replaceBy, nowMs) ? `${d.replaceBy} OVERDUE` : d.replaceBy;
-    rows.push([d.disk, d.device, d.model ?? '', d.level.toUpperCase(), pct(d.probability), replaceBy, d.evidence[0]?.note ?? '']);
+    rows.push([d.disk, d.device, d.model ?? '', d.level.toUpperCase(), pct(d.probability), replaceBy, report.roles[d.disk]?.role ?? 'unknown', d.evidence[0]?.note ?? '']);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
   if (report.disks.length === 0) lines.push('(no disks with SMART data)');
+  for (const d of report.disks) {
+    const role = report.roles[d.disk];
+    if (role) lines.push(`${d.disk}: ${role.role}: ${role.reason}`);
+  }
   for (const d of report.devicesWithoutData) lines.push(`${d.device}: no SMART data (${d.reason}): ${d.message}`);
   for (const [name, message] of Object.entries(report.collectorErrors)) lines.push(`collector ${name} failed: ${message}`);
   const p = report.pressure;
@@ -123,7 +145,8 @@ export function formatCheck(report: CheckReport, nowMs = Date.now()): string {
   }
   if (report.databases.length > 0) lines.push('');
   for (const d of report.databases) {
-    const state = d.up ? `up, probe ${((d.latencySeconds ?? 0) * 1000).toFixed(1)} ms` : `DOWN (${d.error?.reason ?? 'no answer'}): ${d.error?.message ?? ''}`;
+    const failed = d.error?.fault === 'monitoring' ? 'NOT WATCHED, a monitoring fault' : 'DOWN';
+    const state = d.up ? `up, probe ${((d.latencySeconds ?? 0) * 1000).toFixed(1)} ms` : `${failed} (${d.error?.reason ?? 'no answer'}): ${d.error?.message ?? ''}`;
     lines.push(`database ${d.target} (${d.driver}): ${state}`);
   }
   lines.push('', `status: ${report.status.toUpperCase()}`);

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
-import { Balancer } from './balance/balancer.js';
+import { Balancer, type BalanceCause } from './balance/balancer.js';
+import { overrideJson } from './balance/override.js';
 import { registerBalanceMetrics } from './balance/metrics.js';
 import type { BalanceStatus } from './balance/service.js';
 import type { CollectorDefinition } from './collectors/types.js';
@@ -59,8 +60,21 @@ export class Daemon {
     const reload = this.reloadStatus;
     this.registry = createRegistry(deps.version, this.state, () => reload);
     registerMqttMetrics(this.registry, () => this.mqtt?.status());
-    this.balancer = new Balancer(initial.config.balance, deps.logger.child({ component: 'balance' }), (status, previous) => this.announceBalance(status, previous), this.now);
-    registerBalanceMetrics(this.registry, () => this.balancer.status());
+    this.balancer = new Balancer(initial.config.balance, {
+      logger: deps.logger.child({ component: 'balance' }),
+      state: this.state,
+      stateDir: this.stateDir,
+      onChange: (status, previous, cause) => this.announceBalance(status, previous, cause),
+      now: this.now,
+    });
+    registerBalanceMetrics(
+      this.registry,
+      () => this.balancer.status(),
+      () => {
+        const roles = this.balancer.diskRoles();
+        return (this.state.reading<PredictionsReading>(PREDICTIONS)?.disks ?? []).map((d) => ({ disk: d.disk, device: d.device, role: roles.get(d.disk)?.role ?? 'unknown' }));
+      },
+    );
     this.exposition = new Exposition(this.registry);
     for (const definition of deps.collectors) {
       const registry = new Registry();
@@ -81,9 +95,10 @@ export class Daemon {
   async start(): Promise<void> {
     this.openHistory();
     await this.startMqtt(this.runtime.config.mqtt);
+    // The operator's override is read before the first reading is decided or anything answered.
+    await this.balancer.start();
     this.startScheduler();
     await this.startHttp();
-    await this.balancer.start();
     this.deps.logger.info({ version: this.deps.version, config: this.runtime.config.file ?? '(defaults)' }, 'harbinger started');
   }
 
@@ -182,30 +197,36 @@ export class Daemon {
     this.scheduler.start();
   }
 
-  /** After each reading: predictions (SMART), then MQTT, then the load-balancer decision. */
+  /** After each reading: predictions (SMART), what the disks carry, then MQTT, then the load-balancer decision. */
   private onReading(collector: string, reading: unknown): void {
+    let predictions: PredictionsReading | undefined;
     if (collector === 'smart' && this.predictions) {
-      const predictions = this.predictions.onSmartReading(reading as SmartReading);
+      predictions = this.predictions.onSmartReading(reading as SmartReading);
       this.state.setReading(PREDICTIONS, predictions, this.now());
+    }
+    const roles = this.balancer.updateRoles(this.state);
+    if (predictions) {
       try {
-        this.mqtt?.onPredictions(predictions);
+        this.mqtt?.onPredictions(predictions, roles);
       } catch (err) {
         // MQTT must never stop the collectors or the predictions in /metrics.
         this.deps.logger.error({ err }, 'cannot hand predictions to MQTT');
       }
     }
-    this.balancer.onReading(this.state);
+    this.balancer.onReading();
   }
 
-  /** A changed load-balancer decision is also a host event for the schedulers. */
-  private announceBalance(status: BalanceStatus, previous: BalanceStatus): void {
-    this.mqtt?.publishHostEvent('balance_changed', [status.sinceMs, status.state, status.weight], {
+  /** A changed load-balancer decision, or the operator's override, is also a host event for the schedulers. */
+  private announceBalance(status: BalanceStatus, previous: BalanceStatus, cause: BalanceCause): void {
+    this.mqtt?.publishHostEvent('balance_changed', [status.sinceMs, status.state, status.weight, status.override?.mode ?? 'none'], {
       state: status.state,
       weight: status.weight,
       previous_state: previous.state,
       previous_weight: previous.weight,
       reasons: status.reasons,
       since: new Date(status.sinceMs).toISOString(),
+      cause,
+      override: overrideJson(status.override),
     });
   }
 
@@ -237,6 +258,7 @@ export class Daemon {
       startedAtMs: this.startedAtMs,
       mqttStatus: () => this.mqtt?.status(),
       balance: () => this.balancer.status(),
+      roles: () => this.balancer.diskRoles(),
     });
     await http.start();
     this.http = http;

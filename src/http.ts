@@ -3,6 +3,9 @@ import type { ListenAddress } from './config/listen-address.js';
 import type { Logger } from './logger.js';
 import type { Exposition } from './metrics/exposition.js';
 import type { MqttStatus } from './mqtt/service.js';
+import type { DiskRoleInfo } from './balance/disk-roles.js';
+import { overrideJson } from './balance/override.js';
+import { roleJson } from './balance/role-json.js';
 import type { BalanceStatus } from './balance/service.js';
 import type { PredictionsReading } from './predict/service.js';
 import type { DbReading } from './collectors/db/collector.js';
@@ -28,6 +31,8 @@ export interface HttpDeps {
   mqttStatus?: () => MqttStatus | undefined;
   /** The load-balancer decision: /health answers 503 when it is drain or down. */
   balance?: () => BalanceStatus;
+  /** What each disk carries (data, redundant, system, unused, unknown). */
+  roles?: () => ReadonlyMap<string, DiskRoleInfo>;
 }
 
 /** /metrics, /health and /. Every response is built from state in memory; nothing collects here. */
@@ -104,10 +109,17 @@ export class HttpService {
         const balance = this.deps.balance?.();
         const code = balance && balance.state !== 'up' ? 503 : 200;
         this.send(req, res, code, 'application/json', `${JSON.stringify(this.health())}\n`);
+      } else if (path === '/-/healthy') {
+        // Liveness, apart from the balance: a drained host's agent is alive and well.
+        this.send(req, res, 200, 'text/plain; charset=utf-8', 'harbinger is healthy.\n');
+      } else if (path === '/-/ready') {
+        const waiting = this.waitingFor();
+        if (waiting.length === 0) this.send(req, res, 200, 'text/plain; charset=utf-8', 'harbinger is ready.\n');
+        else this.send(req, res, 503, 'text/plain; charset=utf-8', `harbinger is not ready: waiting for the first round of ${waiting.join(', ')}.\n`);
       } else if (path === '/') {
         this.send(req, res, 200, 'text/html; charset=utf-8', this.index());
       } else {
-        this.send(req, res, 404, 'text/plain', 'not found: try /metrics, /health or /\n');
+        this.send(req, res, 404, 'text/plain', 'not found: try /metrics, /health, /-/healthy, /-/ready or /\n');
       }
     } catch (err) {
       this.deps.logger.error({ err, url: req.url }, 'request failed');
@@ -119,6 +131,15 @@ export class HttpService {
   private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {
     res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Enabled collectors whose first round has not ended yet: until then the decision is uninformed. */
+  private waitingFor(): string[] {
+    const { state } = this.deps;
+    return state.collectors().filter((name) => {
+      const s = state.status(name);
+      return s.enabled && s.lastAttemptMs === undefined && s.success === undefined;
+    });
   }
 
   health(): object {
@@ -141,11 +162,30 @@ export class HttpService {
     const predictions = state.reading<PredictionsReading>(PREDICTIONS);
     const mqtt = this.deps.mqttStatus?.();
     const balance = this.deps.balance?.();
-    // A database that does not answer makes the host degraded: the load balancer should know.
+    const roles = this.deps.roles?.() ?? new Map<string, DiskRoleInfo>();
+    const problems: string[] = [];
+    for (const [name, c] of Object.entries(collectors) as Array<[string, { success: boolean | null; last_error: string | null }]>) {
+      if (c.success === false) problems.push(`the ${name} collector fails: ${c.last_error ?? 'unknown error'}`);
+    }
+    // A database that does not answer, or that harbinger cannot watch, makes the agent degraded;
+    // only the first takes the host out of the load balancer (see balance.reasons).
     const databases = databasesHealth(state.reading<DbReading>('db'));
-    if (databases.some((d) => d.up === false)) healthy = false;
+    for (const d of databases) {
+      if (d.up !== false || !d.last_error) continue;
+      healthy = false;
+      problems.push(
+        d.fault === 'monitoring'
+          ? `harbinger cannot watch database ${d.target} (${d.last_error.reason}: ${d.last_error.message}): a monitoring fault, which does not change the load-balancer decision`
+          : `database ${d.target} does not answer (${d.last_error.reason}: ${d.last_error.message}), ${d.unanswered_probes} probe${d.unanswered_probes === 1 ? '' : 's'} in a row`,
+      );
+    }
+    for (const d of predictions?.disks ?? []) {
+      const role = roles.get(d.disk);
+      if (role?.role === 'unknown') problems.push(`what disk ${d.disk} (${d.device}) holds is unknown: ${role.reason}`);
+    }
     return {
       status: healthy ? 'ok' : 'degraded',
+      problems,
       version,
       started_at: new Date(startedAtMs).toISOString(),
       uptime_seconds: (now - startedAtMs) / 1000,
@@ -155,6 +195,8 @@ export class HttpService {
             weight: balance.weight,
             reasons: balance.reasons,
             since: new Date(balance.sinceMs).toISOString(),
+            decided_by: balance.decidedBy,
+            override: overrideJson(balance.override),
             current: balance.current,
           }
         : null,
@@ -168,6 +210,7 @@ export class HttpService {
         horizon_days: d.horizonDays,
         replace_by: d.replaceBy ?? null,
         evidence: d.evidence.slice(0, 3),
+        role: roleJson(roles.get(d.disk)),
       })),
       databases,
       mqtt: mqtt
@@ -188,7 +231,7 @@ export class HttpService {
 <html><head><meta charset="utf-8"><title>harbinger ${escapeHtml(this.deps.version)}</title></head>
 <body><h1>harbinger</h1>
 <p>Disk, pressure and database health of this host.</p>
-<ul><li><a href="metrics">/metrics</a>: Prometheus metrics</li><li><a href="health">/health</a>: collector status (JSON)</li></ul>
+<ul><li><a href="metrics">/metrics</a>: Prometheus metrics</li><li><a href="health">/health</a>: the load-balancer check and the agent's status (JSON; 503 while drained or down)</li><li><a href="-/healthy">/-/healthy</a>: liveness</li><li><a href="-/ready">/-/ready</a>: readiness (after the first round of every collector)</li></ul>
 </body></html>
 `;
   }

@@ -16,7 +16,7 @@ function configFor(name: string, intervalMs: number, timeoutMs: number, enabled 
     stateDir: '/nonexistent',
     predict: { alarmProbability: 0.05 },
     mqtt: undefined,
-    balance: { agentCheck: undefined, drainLevel: 'failing', minWeight: 10, settleMs: 0, limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 } },
+    balance: { agentCheck: undefined, drainLevel: 'failing', downAfter: 3, unknownDiskRole: 'drain', dataPaths: [], minWeight: 10, settleMs: 0, limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 } },
     fleet: { listenAddress: { port: 0 }, webConfigFile: undefined, group: 'g', clientId: 'c', sessionExpirySeconds: 60, historyDays: 1, store: { driver: 'sqlite', path: ':memory:' } },
     collector: { [name]: { enabled, intervalMs, timeoutMs, options: {} } },
   };

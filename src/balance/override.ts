@@ -2,9 +2,10 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, ope
 import { join } from 'node:path';
 
 /**
- * An operator's override of the load-balancer decision: `drain` takes the host out whatever it
- * decides; `hold` keeps the published decision as it is (no drain, no return) while someone works
- * on the host. Persisted in the state directory so that it survives a restart of the agent.
+ * An operator's override of the load-balancer decision: `drain` takes the host out whatever
+ * harbinger decides; `hold` keeps it up at full weight (during maintenance, or over a known false
+ * alarm). A database that does not answer still takes the host down under either
+ * (override-decision.ts). Persisted in the state directory so that it survives a restart of the agent.
  */
 export type OverrideMode = 'drain' | 'hold';
 export const OVERRIDE_MODES: readonly OverrideMode[] = ['drain', 'hold'];

@@ -1,4 +1,5 @@
 import { RISK_LEVELS, type RiskLevel } from '../predict/types.js';
+import type { DiskRole } from './disk-roles.js';
 import type { BalanceSettings } from './settings.js';
 
 export type BalanceState = 'up' | 'drain' | 'down';
@@ -13,27 +14,43 @@ export interface BalanceDecision {
 }
 
 export interface BalanceInputs {
-  disks?: ReadonlyArray<{ disk: string; device: string; level: RiskLevel }>;
+  /** Each disk's level and what it carries (disk-roles.ts). */
+  disks?: ReadonlyArray<{ disk: string; device: string; level: RiskLevel; role: DiskRole; roleReason?: string }>;
   /** Host PSI `some`, 60 s averages, percent of time; absent when the kernel has no PSI. */
   pressure?: { cpu?: number; memory?: number; io?: number };
-  databases?: ReadonlyArray<{ target: string; up?: boolean; reason?: string; latencySeconds?: number }>;
+  /**
+   * Databases that count for the balance (`balance: down`). `down`: it has not answered for
+   * `down_after` probes in a row; a monitoring fault is never `down`.
+   */
+  databases?: ReadonlyArray<{ target: string; down?: boolean; reason?: string; latencySeconds?: number }>;
 }
 
 const rank = (level: RiskLevel) => RISK_LEVELS.indexOf(level);
 const pct = (value: number) => `${Math.round(value)}%`;
 
+/** Whether a disk at the drain level takes the host out: only when it holds the databases' data. */
+function drains(disk: NonNullable<BalanceInputs['disks']>[number], settings: BalanceSettings): boolean {
+  if (settings.drainLevel === 'never' || rank(disk.level) < rank(settings.drainLevel)) return false;
+  return disk.role === 'data' || (disk.role === 'unknown' && settings.unknownDiskRole === 'drain');
+}
+
+function drainReason(disk: NonNullable<BalanceInputs['disks']>[number]): string {
+  const carries = disk.role === 'data' ? 'holds database data' : 'what it holds is unknown';
+  return `disk ${disk.disk} (${disk.device}) is ${disk.level} and ${carries}${disk.roleReason ? ` (${disk.roleReason})` : ''}: replace it`;
+}
+
 /**
  * The host's state as a weight. A database that does not answer takes the host out (`down`); a
- * disk at the drain level drains it (no new connections, the existing ones finish); pressure or
- * latency above a limit scales the weight by limit/value, the worst one deciding, never below
- * `min_weight`.
+ * disk at the drain level that holds the databases' data drains it (no new connections, the
+ * existing ones finish); pressure or latency above a limit scales the weight by limit/value, the
+ * worst one deciding, never below `min_weight`.
  */
 export function decide(inputs: BalanceInputs, settings: BalanceSettings): BalanceDecision {
   const reasons: string[] = [];
-  const down = (inputs.databases ?? []).filter((d) => d.up === false);
+  const down = (inputs.databases ?? []).filter((d) => d.down === true);
   for (const d of down) reasons.push(`database ${d.target} does not answer${d.reason ? ` (${d.reason})` : ''}`);
-  const draining = (inputs.disks ?? []).filter((d) => rank(d.level) >= rank(settings.drainLevel));
-  for (const d of draining) reasons.push(`disk ${d.disk} (${d.device}) is ${d.level}: replace it`);
+  const draining = (inputs.disks ?? []).filter((d) => drains(d, settings));
+  for (const d of draining) reasons.push(drainReason(d));
   if (down.length > 0) return { state: 'down', weight: 0, reasons };
   if (draining.length > 0) return { state: 'drain', weight: 0, reasons };
 

@@ -2,6 +2,9 @@ import type { DbReading } from '../collectors/db/index.js';
 import type { PressureReading } from '../collectors/pressure/index.js';
 import type { PredictionsReading } from '../predict/service.js';
 import { PREDICTIONS, type State } from '../state.js';
+import type { DiskRoleInfo } from './disk-roles.js';
+import type { Override } from './override.js';
+import { withOverride } from './override-decision.js';
 import { decide, severity, type BalanceDecision, type BalanceInputs } from './policy.js';
 import type { BalanceSettings } from './settings.js';
 
@@ -11,18 +14,24 @@ const LATENCY_WINDOW = 3;
 export interface BalanceStatus extends BalanceDecision {
   /** When the published decision last changed (Unix ms). */
   sinceMs: number;
-  /** The latest readings' own decision, before hysteresis. */
+  /** The latest readings' own decision, before hysteresis and the operator's override. */
   current: BalanceDecision;
+  /** The operator's hold or drain in force, if any. */
+  override?: Override;
+  /** Who made the published decision: harbinger's readings, or the operator's override. */
+  decidedBy: 'harbinger' | 'operator';
 }
 
 /**
  * Turns the latest readings into the published decision. Worse decisions are published at once;
  * a better one only once every decision of the last `settle` has been at least that good (the
- * published one is the worst of the window), so a host at a limit does not flap in the pool.
+ * published one is the worst of the window), so a host at a limit does not flap in the pool. An
+ * operator's override applies on top, at once in both directions.
  */
 export class BalanceService {
   private window: Array<{ atMs: number; decision: BalanceDecision }> = [];
   private published: BalanceStatus;
+  private override: Override | undefined;
   private readonly latencies = new Map<string, { probeMs: number; values: number[] }>();
 
   constructor(
@@ -30,7 +39,7 @@ export class BalanceService {
     private readonly now: () => number = Date.now,
   ) {
     const initial: BalanceDecision = { state: 'up', weight: 100, reasons: [] };
-    this.published = { ...initial, sinceMs: now(), current: initial };
+    this.published = { ...initial, sinceMs: now(), current: initial, decidedBy: 'harbinger' };
   }
 
   /** A reload may change limits and settle time; the history of decisions is kept. */
@@ -42,23 +51,40 @@ export class BalanceService {
     return this.published;
   }
 
+  /** The operator's override (undefined: none); it applies at the next update(). */
+  setOverride(override: Override | undefined): void {
+    this.override = override;
+  }
+
   /** Re-decides from the state's latest readings; returns whether the published decision changed. */
-  update(state: State): boolean {
+  update(state: State, roles: ReadonlyMap<string, DiskRoleInfo>): boolean {
     const nowMs = this.now();
-    const decision = decide(this.inputs(state), this.settings);
+    const decision = decide(this.inputs(state, roles), this.settings);
     this.window.push({ atMs: nowMs, decision });
     this.window = this.window.filter((entry, i) => i === this.window.length - 1 || nowMs - entry.atMs < this.settings.settleMs);
     const worst = this.window.reduce((a, b) => (severity(b.decision) > severity(a.decision) ? b : a)).decision;
+    const final = withOverride(worst, this.override);
     const previous = this.published;
-    const changed = worst.state !== previous.state || worst.weight !== previous.weight;
-    this.published = { ...worst, sinceMs: changed ? nowMs : previous.sinceMs, current: decision };
+    const changed = final.state !== previous.state || final.weight !== previous.weight || previous.override !== this.override;
+    this.published = {
+      ...final,
+      sinceMs: changed ? nowMs : previous.sinceMs,
+      current: decision,
+      ...(this.override ? { override: this.override } : {}),
+      decidedBy: this.override && worst.state !== 'down' ? 'operator' : 'harbinger',
+    };
     return changed;
   }
 
-  private inputs(state: State): BalanceInputs {
+  private inputs(state: State, roles: ReadonlyMap<string, DiskRoleInfo>): BalanceInputs {
     const inputs: BalanceInputs = {};
     const predictions = state.reading<PredictionsReading>(PREDICTIONS);
-    if (predictions) inputs.disks = predictions.disks;
+    if (predictions) {
+      inputs.disks = predictions.disks.map((d) => {
+        const role = roles.get(d.disk);
+        return { disk: d.disk, device: d.device, level: d.level, role: role?.role ?? 'unknown', ...(role ? { roleReason: role.reason } : {}) };
+      });
+    }
     const psi = state.reading<PressureReading>('pressure')?.psi;
     if (psi) {
       inputs.pressure = {};
@@ -69,15 +95,19 @@ export class BalanceService {
     }
     const db = state.reading<DbReading>('db');
     if (db) {
-      inputs.databases = db.targets.map((t) => {
-        const latencySeconds = this.medianLatency(t.name, t.lastProbeMs, t.up === true ? t.lastLatencySeconds : undefined);
-        return {
-          target: t.name,
-          ...(t.up !== undefined ? { up: t.up } : {}),
-          ...(t.lastError ? { reason: t.lastError.reason } : {}),
-          ...(latencySeconds !== undefined ? { latencySeconds } : {}),
-        };
-      });
+      // A target set to `ignore` never affects the balance: not its outages, not its latency.
+      inputs.databases = db.targets
+        .filter((t) => t.balance !== 'ignore')
+        .map((t) => {
+          const latencySeconds = this.medianLatency(t.name, t.lastProbeMs, t.up === true ? t.lastLatencySeconds : undefined);
+          const down = t.unansweredProbes >= this.settings.downAfter;
+          return {
+            target: t.name,
+            down,
+            ...(down && t.lastError ? { reason: `${t.unansweredProbes} probes in a row: ${t.lastError.reason}, ${t.lastError.message}` } : {}),
+            ...(latencySeconds !== undefined && t.up === true ? { latencySeconds } : {}),
+          };
+        });
     }
     return inputs;
   }

@@ -26,9 +26,30 @@ export const BALANCE_SCHEMA = {
     },
     drain_level: {
       type: 'string',
-      enum: ['failing', 'degraded'],
-      $comment: 'a disk at this risk level (or worse) drains the host',
+      enum: ['failing', 'degraded', 'never'],
+      $comment: 'a data disk at this risk level (or worse) drains the host; never: disks never drain it',
       default: 'failing',
+    },
+    down_after: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      description: 'a number of probes, 1 or more',
+      $comment: 'a database that does not answer this many probes in a row takes the host down',
+      default: 3,
+    },
+    unknown_disk_role: {
+      type: 'string',
+      enum: ['drain', 'ignore'],
+      $comment: "a disk whose role cannot be read (a container, no permission): drain, as if it held the data, or ignore",
+      default: 'drain',
+    },
+    data_paths: {
+      type: 'array',
+      items: { type: 'string', pattern: '^/' },
+      description: 'absolute paths',
+      $comment: 'paths that hold database data besides what the databases report (a database not probed, an archive directory)',
+      default: [],
     },
     min_weight: { ...percent('the lowest weight pressure or latency can give (drain and down aside)', 10), minimum: 1 },
     settle: {
@@ -59,7 +80,10 @@ export const BALANCE_SCHEMA = {
 
 export interface BalanceSettings {
   agentCheck: ListenAddress | undefined;
-  drainLevel: 'failing' | 'degraded';
+  drainLevel: 'failing' | 'degraded' | 'never';
+  downAfter: number;
+  unknownDiskRole: 'drain' | 'ignore';
+  dataPaths: string[];
   minWeight: number;
   settleMs: number;
   limits: { cpuPressure: number; memoryPressure: number; ioPressure: number; dbLatencySeconds: number };
@@ -80,6 +104,9 @@ export function toBalanceSettings(raw: Record<string, any>, originOf: (path: str
   return {
     agentCheck,
     drainLevel: raw.drain_level,
+    downAfter: raw.down_after,
+    unknownDiskRole: raw.unknown_disk_role,
+    dataPaths: [...raw.data_paths],
     minWeight: Math.round(raw.min_weight),
     settleMs: parseDuration(raw.settle),
     limits: {

@@ -1,3 +1,5 @@
+import type { DiskRoleInfo } from '../balance/disk-roles.js';
+import { roleJson } from '../balance/role-json.js';
 import type { Logger } from '../logger.js';
 import type { DiskPrediction, PredictionsReading } from '../predict/service.js';
 import { publishedEvidence, trackDisks, type DiskEventDecision, type DiskTrack } from './disk-tracker.js';
@@ -90,7 +92,7 @@ export class MqttService {
    * (fsynced), then publish. A failed commit (disk full) is logged and the round is decided again
    * next time, so no announcement is lost and none is made twice.
    */
-  onPredictions(reading: PredictionsReading): void {
+  onPredictions(reading: PredictionsReading, roles: ReadonlyMap<string, DiskRoleInfo> = new Map()): void {
     const running = this.running;
     if (!running) return;
     const { outbox, publisher, tracks } = running;
@@ -113,7 +115,7 @@ export class MqttService {
     for (const d of result.decisions) {
       this.deps.logger.info({ disk: d.disk, kind: d.kind, level: d.level, previousLevel: d.previousLevel, ...(d.reason ? { reason: d.reason } : {}) }, 'disk event queued for MQTT');
     }
-    for (const p of reading.disks) this.publishDiskState(publisher, tracks.get(p.disk), p);
+    for (const p of reading.disks) this.publishDiskState(publisher, tracks.get(p.disk), p, roles.get(p.disk));
     if (events.length > 0) publisher.kick();
   }
 
@@ -153,7 +155,7 @@ export class MqttService {
     });
   }
 
-  private publishDiskState(publisher: MqttPublisher, track: DiskTrack | undefined, p: DiskPrediction): void {
+  private publishDiskState(publisher: MqttPublisher, track: DiskTrack | undefined, p: DiskPrediction, role: DiskRoleInfo | undefined): void {
     const state = {
       host: this.settings.host,
       disk: p.disk,
@@ -168,6 +170,7 @@ export class MqttService {
       ...(p.replaceBy ? { replace_by: p.replaceBy } : {}),
       evidence: publishedEvidence(p.evidence),
       ...(track?.episode ? { episode_started: new Date(track.episode.startMs).toISOString() } : {}),
+      role: roleJson(role),
     };
     const key = JSON.stringify(state);
     const payload = JSON.stringify({ ...state, last_reading: new Date(p.readingAtMs).toISOString() });

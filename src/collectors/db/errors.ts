@@ -10,6 +10,18 @@ export type Reason = (typeof REASONS)[number];
 
 export type Phase = 'connect' | 'query';
 
+/**
+ * What a failure says about the database, for the load balancer:
+ * - unanswered: the database is not serving (refused, reset, no socket, a timeout, shutting down
+ *   or starting up); enough of these in a row take the host out;
+ * - monitoring: the server answered, but harbinger cannot watch it (login refused, a missing grant,
+ *   a failed probe query, TLS or the monitoring connection's configuration). Clients of the
+ *   database are not affected, so this never takes the host out.
+ * Anything not known to mean "not serving" is a monitoring fault: an unrecognised error must not
+ * take a healthy database out of the pool.
+ */
+export type Fault = 'unanswered' | 'monitoring';
+
 /** A failure with its reason; the message is the driver's, which never carries the password. */
 export class DbError extends Error {
   override name = 'DbError';
@@ -18,10 +30,16 @@ export class DbError extends Error {
     readonly reason: Reason,
     message: string,
     readonly code?: string,
+    readonly fault: Fault = reason === 'timeout' ? 'unanswered' : 'monitoring',
   ) {
     super(message);
   }
 }
+
+/** Socket errors of a server that is not there or went away (Node.js `code`). */
+const NOT_SERVING_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+/** Driver messages without a code that mean the connection went away or never came (node-postgres, our own deadlines). */
+const NOT_SERVING_MESSAGE = /connection terminated|timeout expired|connection timeout|took longer than/i;
 
 interface DriverError {
   code?: unknown;
@@ -40,14 +58,21 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 /** SQLSTATE classes (PostgreSQL appendix A). */
 const PG_AUTH = /^28/; // invalid authorization specification, invalid password
 const PG_CONNECTION = /^(08|57P0[1-5])/; // connection exception; admin/crash shutdown, cannot connect now, idle timeouts
+/** Connection lost or never made (08000, 08003, 08006); shutting down (57P01, 57P02) or starting up (57P03). */
+const PG_NOT_SERVING = /^(0800[036]|57P0[123])$/;
 const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+function postgresFault(code: string | undefined, message: string): Fault {
+  if (code === undefined) return NOT_SERVING_MESSAGE.test(message) ? 'unanswered' : 'monitoring';
+  return NOT_SERVING_CODES.has(code) || PG_NOT_SERVING.test(code) ? 'unanswered' : 'monitoring';
+}
 
 /** A node-postgres error (SQLSTATE `code`, or a Node.js socket error) as a reason. */
 export function classifyPostgres(err: unknown, phase: Phase): DbError {
   if (err instanceof DbError) return err;
   const code = codeOf(err);
   const message = messageOf(err);
-  const as = (reason: Reason) => new DbError(reason, message, code);
+  const as = (reason: Reason) => new DbError(reason, message, code, reason === 'timeout' ? 'unanswered' : postgresFault(code, message));
   if (code && PG_AUTH.test(code)) return as('auth');
   if (code === '57014') return as('timeout'); // query_canceled: statement_timeout or pg_cancel_backend
   if (phase === 'connect') return as('connect');
@@ -73,6 +98,16 @@ const MYSQL_TIMEOUT = new Set([
   1969, // ER_STATEMENT_TIMEOUT: MariaDB max_statement_time
   3024, // ER_QUERY_TIMEOUT: MySQL max_execution_time
 ]);
+/** The server is going away or threw us out; mysql2's own codes for a lost connection. */
+const MYSQL_NOT_SERVING = new Set([1053, 1927]);
+const MYSQL_LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT']);
+
+function mysqlFault(errno: number | undefined, code: string | undefined, fromServer: boolean, message: string): Fault {
+  if (fromServer) return MYSQL_NOT_SERVING.has(errno!) ? 'unanswered' : 'monitoring';
+  if (code === undefined) return NOT_SERVING_MESSAGE.test(message) ? 'unanswered' : 'monitoring';
+  return NOT_SERVING_CODES.has(code) || MYSQL_LOST.has(code) ? 'unanswered' : 'monitoring';
+}
+
 const MYSQL_CONNECTION = new Set([
   1040, // ER_CON_COUNT_ERROR: too many connections
   1053, // ER_SERVER_SHUTDOWN
@@ -87,7 +122,8 @@ export function classifyMysql(err: unknown, phase: Phase): DbError {
   const fromServer = typeof e.sqlState === 'string' && errno !== undefined;
   // Server errors by number (MariaDB's own have no name in mysql2), others by their code.
   const code = fromServer ? String(errno) : codeOf(err);
-  const as = (reason: Reason) => new DbError(reason, messageOf(err), code);
+  const message = messageOf(err);
+  const as = (reason: Reason) => new DbError(reason, message, code, reason === 'timeout' ? 'unanswered' : mysqlFault(errno, code, fromServer, message));
   if (fromServer && MYSQL_AUTH.has(errno)) return as('auth');
   if (code === 'AUTH_SWITCH_PLUGIN_ERROR') return as('auth');
   if (fromServer && MYSQL_TIMEOUT.has(errno)) return as('timeout');

@@ -29,6 +29,10 @@ export interface TargetOptions {
   tls: TlsOptions;
   query: string;
   statements: { enabled: boolean; top_k: number; query_text: boolean };
+  /** `down`: this database not answering takes the host out of the load balancer; `ignore`: never. */
+  balance: 'down' | 'ignore';
+  /** Where the data lives, instead of what the server reports; empty: ask the server. */
+  data_paths: string[];
 }
 
 export interface DbOptions {
@@ -78,6 +82,18 @@ export const TARGET_SCHEMA: ObjectItemSchema = {
     password_env: { type: 'string', pattern: '^$|^[A-Za-z_][A-Za-z0-9_]*$', description: 'the name of an environment variable', default: '' },
     tls: TLS_SCHEMA,
     query: { type: 'string', minLength: 1, description: 'the probe query', default: 'SELECT 1' },
+    balance: {
+      type: 'string',
+      enum: ['down', 'ignore'],
+      description: 'down: this database not answering takes the host out of the load balancer; ignore: it never affects the balance (an instance not behind the load balancer)',
+      default: 'down',
+    },
+    data_paths: {
+      type: 'array',
+      items: { type: 'string', pattern: '^/', description: 'an absolute path' },
+      description: 'where this database keeps its data, instead of what the server reports (data_directory, tablespaces, WAL; datadir, InnoDB directories)',
+      default: [],
+    },
     statements: {
       type: 'object',
       additionalProperties: false,
@@ -142,6 +158,8 @@ export function resolveOptions(options: Readonly<Record<string, unknown>>): DbOp
         top_k: raw.statements?.top_k ?? 10,
         query_text: raw.statements?.query_text ?? false,
       },
+      balance: raw.balance ?? 'down',
+      data_paths: raw.data_paths ?? [],
     };
   });
   return { queryTimeoutMs: parseDuration(String(options.query_timeout ?? '2s')), targets };

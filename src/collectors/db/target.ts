@@ -1,8 +1,9 @@
+import { realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logger.js';
 import { bucketIndex } from '../../metrics/state-histogram.js';
 import { Unavailable, type DbDriver, type DbSession, type Orphan, type ServerStatus } from './driver.js';
-import { DbError, REASONS, type Reason } from './errors.js';
+import { DbError, REASONS, type Fault, type Reason } from './errors.js';
 import type { Driver, TargetOptions } from './options.js';
 import { StatementTracker, type StatementsWindow } from './statements.js';
 
@@ -28,11 +29,24 @@ export interface TargetReading {
   lastProbeMs?: number;
   /** Round trip of the last answered probe. */
   lastLatencySeconds?: number;
-  lastError?: { reason: Reason; message: string; atMs: number };
+  lastError?: { reason: Reason; message: string; atMs: number; fault: Fault };
+  /**
+   * Probes in a row that found the database not serving; an answer, or a failure that shows the
+   * server is there (a refused login), ends the run. The load balancer counts these.
+   */
+  unansweredProbes: number;
+  /** `down`: this database not answering takes the host out of the load balancer; `ignore`: it never affects it. */
+  balance: TargetOptions['balance'];
   errorsTotal: Record<Reason, number>;
   /** Answered probes per PROBE_BUCKETS bucket (plus one above the last), and their sum. */
   histogram: { counts: number[]; sum: number };
   status?: Omit<ServerStatus, 'hint'>;
+  /**
+   * Where the database keeps its data (resolved through symlinks on this host), from the target's
+   * `data_paths` or asked of the server at each new connection; a problem when it cannot be
+   * read (a missing grant); undefined until the first connection.
+   */
+  dataPaths?: { paths: string[]; from: 'config' | 'server' } | { problem: string };
   /** Undefined when statements are off in the config. */
   statementsAvailable?: boolean;
   statements?: StatementsWindow & { texts: Record<string, string> };
@@ -53,6 +67,8 @@ export class TargetMonitor {
   private readonly said = new Set<string>();
   private inFlight: Promise<void> | undefined;
   private orphans: Orphan[] = [];
+  /** Whether the database has answered at least once since the agent started (see failed()). */
+  private answeredOnce = false;
   private readonly reading: TargetReading;
   private readonly log: Logger;
 
@@ -67,9 +83,12 @@ export class TargetMonitor {
     this.reading = {
       name: target.name,
       driver: target.driver,
+      unansweredProbes: 0,
+      balance: target.balance,
       errorsTotal: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<Reason, number>,
       histogram: { counts: new Array<number>(PROBE_BUCKETS.length + 1).fill(0), sum: 0 },
       ...(target.statements.enabled ? { statementsAvailable: false } : {}),
+      ...(target.data_paths.length > 0 ? { dataPaths: { paths: target.data_paths.map(resolvedPath), from: 'config' as const } } : {}),
     };
   }
 
@@ -135,6 +154,7 @@ export class TargetMonitor {
       this.reading.version = session.version;
       this.statementsRetryMs = 0; // a new connection may see what the old one could not
       await this.endOrphans(session);
+      await this.readDataPaths(session);
       return session;
     } catch (err) {
       this.connectFailures++;
@@ -175,6 +195,8 @@ export class TargetMonitor {
     r.histogram.counts[bucketIndex(PROBE_BUCKETS, seconds)]!++;
     r.histogram.sum += seconds;
     r.up = true;
+    this.answeredOnce = true;
+    r.unansweredProbes = 0;
     r.lastProbeMs = this.now();
     r.lastLatencySeconds = seconds;
     delete r.lastError;
@@ -183,14 +205,43 @@ export class TargetMonitor {
   private failed(error: DbError): void {
     if (this.closed) return; // stopped under a round still in flight: its connection was closed on purpose
     const r = this.reading;
+    const fault = this.faultOf(error);
     r.errorsTotal[error.reason]++;
+    r.unansweredProbes = fault === 'unanswered' ? r.unansweredProbes + 1 : 0;
     // One line when it starts failing, or fails differently; the counter has the rest.
-    if (r.lastError?.reason !== error.reason) {
-      this.log.warn({ reason: error.reason, code: error.code, detail: error.message }, 'database probe failed');
+    if (r.lastError?.reason !== error.reason || r.lastError.fault !== fault) {
+      const meaning =
+        fault === 'monitoring'
+          ? 'harbinger cannot watch this database: a monitoring fault, not an outage, so the load-balancer decision does not change; fix the monitoring user, its grants or the target settings'
+          : 'the database does not answer';
+      this.log.warn({ reason: error.reason, code: error.code, detail: error.message, fault, meaning }, 'database probe failed');
     }
     r.up = false;
     r.lastProbeMs = this.now();
-    r.lastError = { reason: error.reason, message: error.message, atMs: this.now() };
+    r.lastError = { reason: error.reason, message: error.message, atMs: this.now(), fault };
+  }
+
+  /**
+   * A missing Unix socket is what a stopped server leaves, and also what a wrong `socket` path
+   * gives: only once the database has answered at that path is its absence an outage.
+   */
+  private faultOf(error: DbError): Fault {
+    if (error.fault === 'unanswered' && error.code === 'ENOENT' && !this.answeredOnce) return 'monitoring';
+    return error.fault;
+  }
+
+  /** Asked once per connection: a moved data directory or a new tablespace comes with a restart. */
+  private async readDataPaths(session: DbSession): Promise<void> {
+    if (this.target.data_paths.length > 0) return;
+    try {
+      const paths = await session.dataPaths();
+      this.reading.dataPaths = { paths: paths.map(resolvedPath), from: 'server' };
+      this.said.delete('data-paths');
+    } catch (err) {
+      const problem = err instanceof Unavailable ? err.message : `asking where the data lives failed: ${(err as Error).message}`;
+      this.reading.dataPaths = { problem };
+      this.sayOnce('data-paths', `${problem}; the disks' roles stay unknown until it can be read, or set data_paths on this target`);
+    }
   }
 
   private async readStatus(session: DbSession): Promise<void> {
@@ -251,5 +302,17 @@ export class TargetMonitor {
     if (this.said.has(key)) return;
     this.said.add(key);
     this.log.warn(message);
+  }
+}
+
+/**
+ * A data path as this host sees it: through symlinks (pg_wal is often one), or as given when it
+ * cannot be resolved here (the agent's unit hides /home, for one).
+ */
+function resolvedPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
