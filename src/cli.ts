@@ -226,7 +226,7 @@ function program(): Command {
     .action(balanceAction(async (ctx, opts) => (await import('./balance/command.js')).overrideStatus({ json: opts.json === true }, ctx)));
   for (const [mode, what] of [
     ['drain', 'take the host out of the pool (no new connections) whatever harbinger decides'],
-    ['hold', 'keep the current decision as it is (no drain, no return) while you work on the host'],
+    ['hold', 'keep the host up at full weight whatever harbinger decides (maintenance, a known false alarm); a database that does not answer still takes it down'],
   ] as const) {
     balance
       .command(mode)

@@ -99,9 +99,25 @@ export async function runDemo(options: { intervalSeconds: number }): Promise<voi
 
   try {
     const common = ['--web.listen-address', '127.0.0.1:0', '--mqtt.url', broker.url];
+    // The replayed disks are not this machine's: the storage collector would map their names onto
+    // its real disks. Off, their roles are unknown, and the failing one drains as a data disk would.
     const agent = startChild(
       'agent',
-      ['run', ...common, '--mqtt.host', HOST, '--state-dir', join(work, 'agent'), '--smart.replay', REPLAY, '--collector.smart.interval', interval, '--collector.smart.timeout', interval],
+      [
+        'run',
+        ...common,
+        '--mqtt.host',
+        HOST,
+        '--state-dir',
+        join(work, 'agent'),
+        '--smart.replay',
+        REPLAY,
+        '--collector.smart.interval',
+        interval,
+        '--collector.smart.timeout',
+        interval,
+        '--no-collector.storage',
+      ],
       'serving /metrics, /health and /',
     );
     children.push(agent);

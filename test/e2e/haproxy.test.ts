@@ -38,6 +38,8 @@ test('HAProxy follows the agents: pressure lowers one server weight, a failing d
   const failing = await startAgent(t, [
     ...common,
     '--no-collector.pressure',
+    // The replayed disks are not this host's: their roles stay unknown, so the failing one drains.
+    '--no-collector.storage',
     '--smart.replay',
     repoPath('examples/replay'),
     '--collector.smart.interval',

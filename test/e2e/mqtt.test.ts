@@ -25,6 +25,8 @@ const base = (stateDir: string, replay: string, url: string) => [
   url,
   '--mqtt.host',
   'db1',
+  // The replayed disks are not this host's: their roles stay unknown, whatever this host has.
+  '--no-collector.storage',
 ];
 const FAST = ['--collector.smart.interval', '1s', '--collector.smart.timeout', '1s'];
 const status = (messages: Received[]) => messages.filter((m) => m.topic === 'harbinger/v1/db1/status').map((m) => m.json);
@@ -54,7 +56,8 @@ test('the agent announces itself, publishes disk state and events as the replaye
   const drained = await sub.waitFor('the drain', (m) => m.find((x) => x.topic === 'harbinger/v1/db1/events/balance_changed' && x.json.data.state === 'drain'));
   t.like(drained.json, { type: 'io.harbinger.host.balance_changed.v1', subject: 'db1' });
   t.like(drained.json.data, { host: 'db1', weight: 0 });
-  t.regex(drained.json.data.reasons[0], /is failing: replace it/);
+  t.regex(drained.json.data.reasons[0], /is failing and what it holds is unknown \(.*\): replace it/);
+  t.is(drained.json.data.cause, 'harbinger');
 
   const diskTopics = new Set(sub.messages.filter((m) => m.topic.includes('/disks/')).map((m) => m.topic));
   t.is(diskTopics.size, 3, 'a retained state per disk');

@@ -33,10 +33,12 @@ test('harbinger check marks a date that has passed', (t) => {
   const report = {
     status: 'degraded',
     disks: [{ disk: 'wwn-1', device: '/dev/sda', level: 'degraded', probability: 0.1, horizonDays: 30, replaceBy: '2026-12-20', evidence: [], protocol: 'ata', readingAtMs: 0 }],
+    roles: { 'wwn-1': { role: 'system', reason: 'carries / (no database data)', targets: [], paths: [] } },
     devicesWithoutData: [],
     collectorErrors: {},
     databases: [],
   } as unknown as CheckReport;
-  t.regex(formatCheck(report, DURING), /DEGRADED\s+10\.0%\s+2026-12-20$/m);
-  t.regex(formatCheck(report, AFTER), /DEGRADED\s+10\.0%\s+2026-12-20 OVERDUE$/m);
+  t.regex(formatCheck(report, DURING), /DEGRADED\s+10\.0%\s+2026-12-20\s+system$/m);
+  t.regex(formatCheck(report, AFTER), /DEGRADED\s+10\.0%\s+2026-12-20 OVERDUE\s+system$/m);
+  t.regex(formatCheck(report, DURING), /^wwn-1: system: carries \/ \(no database data\)$/m);
 });

@@ -52,6 +52,13 @@ export function registerDbMetrics(registry: Registry, latest: Latest): void {
   perTarget(registry, latest, 'harbinger_db_up', 'Whether the last probe query was answered (1) or failed (0; see harbinger_db_probe_errors_total).', (t) =>
     t.up === undefined ? undefined : Number(t.up),
   );
+  perTarget(
+    registry,
+    latest,
+    'harbinger_db_unanswered_probes',
+    'Probes in a row that found the database not answering (refused, no socket, timeout, shutting down); balance.down_after of them take the host down. 0 while it answers, and during a monitoring fault.',
+    (t) => (t.up === undefined ? undefined : t.unansweredProbes),
+  );
   stateHistogram(registry, {
     name: 'harbinger_db_probe_duration_seconds',
     help: 'Round trip of answered probe queries (connection kept open; failed probes are counted in harbinger_db_probe_errors_total).',
