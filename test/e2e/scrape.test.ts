@@ -65,9 +65,11 @@ test('promtool check metrics reports zero problems on a full scrape', async (t) 
 
 test('/health is JSON with every enabled collector; / links the endpoints; unknown paths 404', async (t) => {
   const agent = await startOnFixture(t);
+  await waitForCollector(agent, 'storage');
   const health = (await (await fetch(`${agent.url}/health`)).json()) as Record<string, any>;
   t.is(health.status, 'ok');
-  t.deepEqual(Object.keys(health.collectors), ['pressure']);
+  t.deepEqual(Object.keys(health.collectors), ['pressure', 'storage']);
+  t.is(health.collectors.storage.success, true, 'the fixture has a block device tree');
   t.is(health.collectors.pressure.success, true);
   t.is(health.collectors.pressure.last_error, null);
   const index = await (await fetch(`${agent.url}/`)).text();
