@@ -20,7 +20,8 @@ import {
   type BlockGraph,
 } from './block-graph.js';
 
-export type DiskRole = 'data' | 'redundant' | 'system' | 'unused' | 'unknown';
+export const DISK_ROLES = ['data', 'redundant', 'system', 'unused', 'unknown'] as const;
+export type DiskRole = (typeof DISK_ROLES)[number];
 
 /** Where one database keeps its data: absolute paths with symlinks already resolved. */
 export interface DataLocation {
@@ -130,7 +131,7 @@ function roleOf(
       role: 'unknown',
       targets: unique(unknown.map((u) => u.target)),
       paths: [],
-      reason: unknown.map((u) => `where ${u.target} keeps its data is not known: ${u.why}`).join('; '),
+      reason: unknown.map((u) => (u.target ? `where ${u.target} keeps its data is not known: ${u.why}` : u.why)).join('; '),
     };
   }
   if (carries.length > 0) return { role: 'system', targets: [], paths: [], reason: `carries ${carries.join(', ')} (no database data)` };
@@ -141,7 +142,7 @@ function roleOf(
 export function diskRoles(input: RoleInput): Map<string, DiskRoleInfo> {
   const roles = new Map<string, DiskRoleInfo>();
   if (!input.storage) {
-    const reason = `the block device tree could not be read: ${input.storageProblem ?? 'no reading yet'}`;
+    const reason = `what the disks carry is not known: ${input.storageProblem ?? 'the block devices have not been read yet'}`;
     const targets = unique([...input.locations, ...input.unknownLocations].map((l) => l.target));
     for (const { disk } of input.disks) roles.set(disk, { role: 'unknown', targets, paths: [], reason });
     return roles;

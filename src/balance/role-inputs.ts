@@ -8,6 +8,8 @@ import type { BalanceSettings } from './settings.js';
 
 /** The name `balance.data_paths` goes by where a target's name would be. */
 export const CONFIGURED_PATHS = 'balance.data_paths';
+/** Stands for "nothing says where the data is" among the unknown locations; never shown as a target. */
+const NO_SOURCE = '';
 
 /** /dev/disk/by-id/ata-… → /dev/sdb; a path that does not resolve here stays as it is. */
 export function resolveDevicePath(path: string): string {
@@ -36,9 +38,10 @@ export function currentRoles(state: State, settings: BalanceSettings, resolve: (
   };
   const storageStatus = state.status('storage');
   if (!input.storage) {
-    input.storageProblem = storageStatus.enabled ? (storageStatus.lastError ?? 'the block devices have not been read yet') : 'the storage collector is off (collector.storage.enabled)';
+    input.storageProblem = storageStatus.enabled ? (storageStatus.lastError ?? 'the block devices have not been read yet') : 'the storage collector is off (collector.storage.enabled: false)';
   }
   const roles = diskRoles(input);
+  for (const role of roles.values()) role.targets = role.targets.filter((t) => t !== NO_SOURCE);
   for (const d of behindController) {
     const type = d.device.split(';')[1];
     roles.set(d.disk, { role: 'unknown', targets: [], paths: [], reason: `it is behind a RAID controller (${type}), whose array harbinger cannot see` });
@@ -58,7 +61,7 @@ function locations(state: State, settings: BalanceSettings): Pick<RoleInput, 'lo
     else unknown.push({ target: t.name, why: where?.problem ?? 'it has not been reached yet' });
   }
   if (known.length === 0 && unknown.length === 0) {
-    unknown.push({ target: 'harbinger', why: 'no database target (collector.db.targets) and no balance.data_paths say where the data is' });
+    unknown.push({ target: NO_SOURCE, why: 'no database target (collector.db.targets) and no balance.data_paths say where the data is' });
   }
   return { locations: known, unknownLocations: unknown };
 }

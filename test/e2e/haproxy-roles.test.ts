@@ -60,6 +60,8 @@ async function agentFor(t: Parameters<typeof tempDir>[0], layout: TreeLayout): P
     procfs,
     '--collector.storage.interval',
     '1s',
+    '--collector.storage.timeout',
+    '1s',
     '--smart.replay',
     repoPath('examples/replay'),
     '--collector.smart.interval',

@@ -82,6 +82,16 @@ export const TARGET_SCHEMA: ObjectItemSchema = {
     password_env: { type: 'string', pattern: '^$|^[A-Za-z_][A-Za-z0-9_]*$', description: 'the name of an environment variable', default: '' },
     tls: TLS_SCHEMA,
     query: { type: 'string', minLength: 1, description: 'the probe query', default: 'SELECT 1' },
+    statements: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'per-statement latency from pg_stat_statements or performance_schema',
+      properties: {
+        enabled: flag('read the server\'s statement statistics', true),
+        top_k: { type: 'integer', minimum: 0, maximum: 100, description: 'statements with the most time per interval to report', default: 10 },
+        query_text: flag('add the normalized query text (harbinger_db_statement_info)', false),
+      },
+    },
     balance: {
       type: 'string',
       enum: ['down', 'ignore'],
@@ -93,16 +103,6 @@ export const TARGET_SCHEMA: ObjectItemSchema = {
       items: { type: 'string', pattern: '^/', description: 'an absolute path' },
       description: 'where this database keeps its data, instead of what the server reports (data_directory, tablespaces, WAL; datadir, InnoDB directories)',
       default: [],
-    },
-    statements: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'per-statement latency from pg_stat_statements or performance_schema',
-      properties: {
-        enabled: flag('read the server\'s statement statistics', true),
-        top_k: { type: 'integer', minimum: 0, maximum: 100, description: 'statements with the most time per interval to report', default: 10 },
-        query_text: flag('add the normalized query text (harbinger_db_statement_info)', false),
-      },
     },
   },
 };

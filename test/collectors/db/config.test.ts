@@ -47,7 +47,7 @@ test('schema problems name the key with the list index and the line', async (t) 
   );
   const found = await problems(load({ configFile: file }));
   t.is(found.length, 4, found.join('\n'));
-  t.true(found.includes(`${file}:6:9: collector.db.targets[0].hots: unknown key "hots"; did you mean "host"? (known keys here: name, driver, dsn, host, port, socket, user, database, password_file, password_env, tls, query, statements)`), found.join('\n'));
+  t.true(found.includes(`${file}:6:9: collector.db.targets[0].hots: unknown key "hots"; did you mean "host"? (known keys here: name, driver, dsn, host, port, socket, user, database, password_file, password_env, tls, query, statements, balance, data_paths)`), found.join('\n'));
   t.true(found.includes(`${file}:8:9: collector.db.targets[1].driver: must be one of: "postgres", "mysql", got "oracle"`), found.join('\n'));
   t.true(found.includes(`${file}:10:11: collector.db.targets[1].statements.top_k: must be <= 100, got 1000`), found.join('\n'));
   t.true(found.includes(`${file}:11:9: collector.db.targets[2].name: is required`), found.join('\n'));
