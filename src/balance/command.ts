@@ -109,12 +109,12 @@ function reflects(shown: OverrideJson | null | undefined, expected: OverrideJson
 async function confirm(ctx: BalanceContext, expected: OverrideJson | null): Promise<void> {
   const url = ctx.healthUrl;
   if (!url) {
-    ctx.write('The agent\'s web port is chosen at start (port 0), so it cannot be asked; the override is saved.\n');
+    ctx.write('The agent\'s web port is chosen at start (port 0), so it cannot be asked; the change is saved.\n');
     return;
   }
   let answer = await ctx.askAgent(url, FIRST_ANSWER_MS);
   if (!answer.reached) {
-    ctx.write(`No agent answers at ${url} (${answer.why}): the override is saved and applies when the agent runs.\n`);
+    ctx.write(`No agent answers at ${url} (${answer.why}): the change is saved and applies when the agent runs.\n`);
     return;
   }
   const deadline = ctx.now() + APPLY_WITHIN_MS;
@@ -124,13 +124,13 @@ async function confirm(ctx: BalanceContext, expected: OverrideJson | null): Prom
   }
   if (!answer.reached || !answer.balance) {
     const why = answer.reached ? (answer.note ?? 'no balance state in its answer') : answer.why;
-    ctx.write(`The agent at ${url} could not be read back (${why}): the override is saved.\n`);
+    ctx.write(`The agent at ${url} could not be read back (${why}): the change is saved.\n`);
   } else if (answer.balance.override === undefined) {
     ctx.write(`The agent at ${url} does not report overrides (an older version: it ignores them); it is ${describeAgent(answer.balance)}.\n`);
   } else if (reflects(answer.balance.override, expected)) {
     ctx.write(`The agent applied it: ${describeAgent(answer.balance)}.\n`);
   } else {
-    ctx.write(`The agent at ${url} has not applied it within ${APPLY_WITHIN_MS / 1000} s (it is ${describeAgent(answer.balance)}): the override is saved; see the agent's log.\n`);
+    ctx.write(`The agent at ${url} has not applied it within ${APPLY_WITHIN_MS / 1000} s (it is ${describeAgent(answer.balance)}): the change is saved; see the agent's log.\n`);
   }
 }
 

@@ -46,7 +46,7 @@ test('drain with --for saves the override, and says so when no agent answers (ex
   const run = await harbinger([...args, 'balance', 'drain', '--reason', 'replacing disk sdb #7', '--for', '1h30m']);
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, /^In force: drain "replacing disk sdb #7" by root, since \S+, until \S+ \(in 1h30m\)\. A running agent applies it within a second\.$/m);
-  t.regex(run.stdout, /^No agent answers at http:\/\/127\.0\.0\.1:\d+\/health \(ECONNREFUSED\): the override is saved and applies when the agent runs\.$/m);
+  t.regex(run.stdout, /^No agent answers at http:\/\/127\.0\.0\.1:\d+\/health \(ECONNREFUSED\): the change is saved and applies when the agent runs\.$/m);
   const { override } = store.read();
   t.is(override?.mode, 'drain');
   t.is(override?.by, 'root');

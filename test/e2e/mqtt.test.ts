@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { startAgent } from '../helpers/agent.js';
+import { CLI, startAgent } from '../helpers/agent.js';
 import { parseScrape, sampleValue } from '../helpers/metrics.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { subscribe, type Received } from '../helpers/mqtt-subscriber.js';
@@ -159,4 +159,30 @@ test('SIGKILL during a burst of 1,000 events: after a restart every event arrive
   t.true(diskEvents.every((e) => e.json.type === 'io.harbinger.disk.failure_predicted.v1'), 'the restart announces nothing new about the disks');
   t.deepEqual(sub.invalid, []);
   t.log(`${left} events left in the outbox by the kill; ${events.length - 1000} duplicates received`);
+});
+
+test('an operator drain: one log line, a balance_changed event with cause operator and the reason, kept across a restart; resume is one too', async (t) => {
+  const broker = await startMosquitto(t);
+  const sub = await subscribe(t, broker.url, 'harbinger/v1/db1/events/balance_changed');
+  const stateDir = await tempDir(t);
+  const args = [...base(stateDir, repoPath('examples/replay'), broker.url), '--no-collector.smart'];
+  const balance = (port: number, ...words: string[]) =>
+    run(process.execPath, [CLI, '--state-dir', stateDir, '--web.listen-address', `127.0.0.1:${port}`, 'balance', ...words], { env: { PATH: process.env.PATH ?? '' } });
+  // Set while no agent runs (nothing listens on port 1): saved, and said so.
+  const saved = await balance(1, 'drain', '--reason', 'replacing the PSU', '--for', '2h');
+  t.regex(saved.stdout, /saved/i);
+  const agent = await startAgent(t, args);
+  const first = (await (await fetch(`${agent.url}/health`)).json()) as { balance: { state: string; decided_by: string; override: { mode: string; reason: string; until: string } } };
+  t.like(first.balance, { state: 'drain', decided_by: 'operator', override: { mode: 'drain', reason: 'replacing the PSU' } }, 'in force from the first answer');
+  const drained = await sub.waitFor('the operator drain', (m) => m.find((x) => x.json.data.cause === 'operator' && x.json.data.state === 'drain'));
+  t.like(drained.json.data, { host: 'db1', state: 'drain', previous_state: 'up', override: { mode: 'drain', reason: 'replacing the PSU', by: 'root' } });
+  t.regex(drained.json.data.reasons[0], /^operator drain by root until .*: replacing the PSU$/);
+  t.is(agent.logs().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('operator drain by root')).length, 1);
+
+  const done = await balance(agent.port, 'resume');
+  t.regex(done.stdout, /up/, `the command reports what the agent now does: ${done.stdout}`);
+  const resumed = await sub.waitFor('the resume', (m) => m.find((x) => x.json.data.cause === 'operator' && x.json.data.state === 'up'));
+  t.like(resumed.json.data, { state: 'up', weight: 100, previous_state: 'drain', override: null });
+  t.true(agent.logs().some((l) => l.msg === 'operator override ended: harbinger decides'));
+  t.deepEqual(sub.invalid, []);
 });

@@ -72,8 +72,14 @@ test('/health is JSON with every enabled collector; / links the endpoints; unkno
   t.is(health.collectors.storage.success, true, 'the fixture has a block device tree');
   t.is(health.collectors.pressure.success, true);
   t.is(health.collectors.pressure.last_error, null);
+  t.deepEqual(health.problems, []);
+  t.like(health.balance, { state: 'up', weight: 100, decided_by: 'harbinger', override: null });
   const index = await (await fetch(`${agent.url}/`)).text();
-  t.true(index.includes('href="metrics"') && index.includes('href="health"'));
+  t.true(index.includes('href="metrics"') && index.includes('href="health"') && index.includes('href="-/healthy"') && index.includes('href="-/ready"'));
+  const healthy = await fetch(`${agent.url}/-/healthy`);
+  t.is(healthy.status, 200);
+  t.is(await healthy.text(), 'harbinger is healthy.\n');
+  t.is((await fetch(`${agent.url}/-/ready`)).status, 200, 'every collector has had its first round');
   t.is((await fetch(`${agent.url}/nope`)).status, 404);
   t.is((await fetch(`${agent.url}/metrics`, { method: 'POST' })).status, 405);
 });
