@@ -2,7 +2,6 @@ import { realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { currentRoles } from '../../src/balance/role-inputs.js';
-import type { BalanceSettings } from '../../src/balance/settings.js';
 import { StorageCollector } from '../../src/collectors/storage/index.js';
 import { PREDICTIONS, State } from '../../src/state.js';
 import { testMonitor } from '../collectors/db/monitor.js';
@@ -11,19 +10,11 @@ import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { writeStorageTree } from '../helpers/storage-tree.js';
 import { tempDir } from '../helpers/tmp.js';
+import { BALANCE_SETTINGS } from '../helpers/balance.js';
 
 // Real servers report where their data is; a fixture tree says which disk holds those paths.
 const test = anyTest as TestFn<{ pg: PostgresServer; maria: MariadbServer }>;
-const SETTINGS: BalanceSettings = {
-  agentCheck: undefined,
-  drainLevel: 'failing',
-  downAfter: 3,
-  unknownDiskRole: 'drain',
-  dataPaths: [],
-  minWeight: 10,
-  settleMs: 0,
-  limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 },
-};
+const SETTINGS = BALANCE_SETTINGS;
 let pg: PostgresServer | undefined;
 let maria: MariadbServer | undefined;
 test.before(async (t) => {

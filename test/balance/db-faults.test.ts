@@ -1,25 +1,16 @@
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { BalanceService } from '../../src/balance/service.js';
-import type { BalanceSettings } from '../../src/balance/settings.js';
 import type { TargetReading } from '../../src/collectors/db/target.js';
 import { State } from '../../src/state.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { testMonitor, type TestMonitor } from '../collectors/db/monitor.js';
+import { BALANCE_SETTINGS } from '../helpers/balance.js';
 
 // Real servers: what the monitoring connection's failures mean for the load balancer.
 const test = anyTest as TestFn<{ pg: PostgresServer; maria: MariadbServer }>;
-const SETTINGS: BalanceSettings = {
-  agentCheck: undefined,
-  drainLevel: 'failing',
-  downAfter: 3,
-  unknownDiskRole: 'drain',
-  dataPaths: [],
-  minWeight: 10,
-  settleMs: 0,
-  limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 },
-};
+const SETTINGS = BALANCE_SETTINGS;
 const PASSWORD = 'fault-pw-5e1b';
 process.env.TEST_FAULT_PASSWORD = PASSWORD;
 process.env.TEST_FAULT_WRONG = 'rotated-elsewhere';

@@ -4,17 +4,9 @@ import { BalanceService } from '../../src/balance/service.js';
 import type { BalanceSettings } from '../../src/balance/settings.js';
 import type { Override } from '../../src/balance/override.js';
 import { PREDICTIONS, State } from '../../src/state.js';
+import { BALANCE_SETTINGS } from '../helpers/balance.js';
 
-const SETTINGS: BalanceSettings = {
-  agentCheck: undefined,
-  drainLevel: 'failing',
-  downAfter: 3,
-  unknownDiskRole: 'drain',
-  dataPaths: [],
-  minWeight: 10,
-  settleMs: 120_000,
-  limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 },
-};
+const SETTINGS: BalanceSettings = { ...BALANCE_SETTINGS, settleMs: 120_000 };
 const HOLD: Override = { mode: 'hold', reason: 'known false alarm on this firmware', by: 'root', setAtMs: 0, untilMs: 3_600_000 };
 const DRAIN: Override = { mode: 'drain', reason: 'replacing the PSU', by: 'harbinger', setAtMs: 0 };
 const DATA = new Map([['wwn-2', { role: 'data' as const, targets: ['pg'], paths: ['/srv/pg'], reason: 'holds /srv/pg of pg' }]]);

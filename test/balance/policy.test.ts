@@ -4,17 +4,9 @@ import { BalanceService } from '../../src/balance/service.js';
 import type { BalanceSettings } from '../../src/balance/settings.js';
 import { State } from '../../src/state.js';
 import { PREDICTIONS } from '../../src/state.js';
+import { BALANCE_SETTINGS } from '../helpers/balance.js';
 
-const SETTINGS: BalanceSettings = {
-  agentCheck: undefined,
-  drainLevel: 'failing',
-  downAfter: 3,
-  unknownDiskRole: 'drain',
-  dataPaths: [],
-  minWeight: 10,
-  settleMs: 60_000,
-  limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 },
-};
+const SETTINGS: BalanceSettings = { ...BALANCE_SETTINGS, settleMs: 60_000 };
 
 test('all well: up at full weight, no reasons', (t) => {
   t.deepEqual(decide({ pressure: { cpu: 10, memory: 0, io: 5 }, databases: [{ target: 'pg', latencySeconds: 0.002 }] }, SETTINGS), {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
-import { startHaproxy, type ServerState } from '../helpers/haproxy.js';
+import { agentCheckPort, startHaproxy, type ServerState } from '../helpers/haproxy.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';
@@ -10,11 +10,6 @@ const PASSWORD = 'lb-watch-pw-3c9e';
 const RUNNING = 2;
 const STOPPED = 0;
 
-const agentCheckPort = (agent: RunningAgent) =>
-  waitFor('the agent-check listener', async () => {
-    const line = agent.logs().find((l) => l.msg === 'answering HAProxy agent-check');
-    return line ? Number(String(line.address).split(':').pop()) : undefined;
-  });
 
 test('HAProxy and real PostgreSQL: a wrong monitoring password leaves the server UP at full weight; a stopped database takes it DOWN after down_after probes, and back', async (t) => {
   const pg = await startPostgres();

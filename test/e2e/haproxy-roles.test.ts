@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { CLI, startAgent, type RunningAgent } from '../helpers/agent.js';
-import { startHaproxy, type ServerState } from '../helpers/haproxy.js';
+import { agentCheckPort, startHaproxy, type ServerState } from '../helpers/haproxy.js';
 import { writeStorageTree, type TreeLayout } from '../helpers/storage-tree.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';
@@ -13,11 +13,6 @@ const run = promisify(execFile);
 const DATA = '/srv/harbinger-test-pgdata';
 const DRAIN = 0x08;
 
-const agentCheckPort = (agent: RunningAgent) =>
-  waitFor('the agent-check listener', async () => {
-    const line = agent.logs().find((l) => l.msg === 'answering HAProxy agent-check');
-    return line ? Number(String(line.address).split(':').pop()) : undefined;
-  });
 
 /** sda and sdb, as the replay names them (sdb turns failing in its fourth round); / on sda1. */
 const twoDisks = (sdbPartition: { holders?: string[] } = {}): TreeLayout['disks'] => [

@@ -2,19 +2,13 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
-import { startHaproxy } from '../helpers/haproxy.js';
+import { agentCheckPort, startHaproxy } from '../helpers/haproxy.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';
 
 const FIXTURE = repoPath('test/fixtures/host/modern');
 const psi = (avg60: number) => `some avg10=${avg60.toFixed(2)} avg60=${avg60.toFixed(2)} avg300=${avg60.toFixed(2)} total=812345678\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=701234567\n`;
 
-/** The agent-check port from the agent's own log line (it listens on port 0). */
-const agentCheckPort = (agent: RunningAgent) =>
-  waitFor('the agent-check listener', async () => {
-    const line = agent.logs().find((l) => l.msg === 'answering HAProxy agent-check');
-    return line ? Number(String(line.address).split(':').pop()) : undefined;
-  });
 
 test('HAProxy follows the agents: pressure lowers one server weight, a failing disk drains the other, calm restores it', async (t) => {
   const proc = join(await tempDir(t), 'proc');

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import type { RunningAgent } from './agent.js';
 import { tempDir } from './tmp.js';
 import { freePort, waitFor } from './tools.js';
 
@@ -100,3 +101,10 @@ export async function startHaproxy(t: ExecutionContext, servers: readonly Haprox
     },
   };
 }
+
+/** An agent's agent-check port, from its own log line (it listens on port 0). */
+export const agentCheckPort = (agent: RunningAgent): Promise<number> =>
+  waitFor('the agent-check listener', async () => {
+    const line = agent.logs().find((l) => l.msg === 'answering HAProxy agent-check');
+    return line ? Number(String(line.address).split(':').pop()) : undefined;
+  });
