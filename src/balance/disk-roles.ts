@@ -142,7 +142,7 @@ function roleOf(
 export function diskRoles(input: RoleInput): Map<string, DiskRoleInfo> {
   const roles = new Map<string, DiskRoleInfo>();
   if (!input.storage) {
-    const reason = `what the disks carry is not known: ${input.storageProblem ?? 'the block devices have not been read yet'}`;
+    const reason = input.storageProblem ?? 'the block devices have not been read yet';
     const targets = unique([...input.locations, ...input.unknownLocations].map((l) => l.target));
     for (const { disk } of input.disks) roles.set(disk, { role: 'unknown', targets, paths: [], reason });
     return roles;

@@ -1,7 +1,7 @@
-import { realpathSync } from 'node:fs';
 import type { DbReading } from '../collectors/db/index.js';
 import type { StorageReading } from '../collectors/storage/index.js';
 import type { PredictionsReading } from '../predict/service.js';
+import { resolvedPath } from '../resolved-path.js';
 import { PREDICTIONS, type State } from '../state.js';
 import { diskRoles, type DataLocation, type DiskRoleInfo, type RoleInput } from './disk-roles.js';
 import type { BalanceSettings } from './settings.js';
@@ -11,22 +11,13 @@ export const CONFIGURED_PATHS = 'balance.data_paths';
 /** Stands for "nothing says where the data is" among the unknown locations; never shown as a target. */
 const NO_SOURCE = '';
 
-/** /dev/disk/by-id/ata-… → /dev/sdb; a path that does not resolve here stays as it is. */
-export function resolveDevicePath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 /**
  * What every disk carries, from the latest readings: the SMART disks, the block-device tree
  * (the storage collector) and where each database that counts for the balance keeps its data.
  * A disk behind a RAID controller (`megaraid,N`) is reached through the controller's volume: the
  * array behind it is not visible here, so its role is unknown.
  */
-export function currentRoles(state: State, settings: BalanceSettings, resolve: (path: string) => string = resolveDevicePath): Map<string, DiskRoleInfo> {
+export function currentRoles(state: State, settings: BalanceSettings, resolve: (path: string) => string = resolvedPath): Map<string, DiskRoleInfo> {
   const disks = state.reading<PredictionsReading>(PREDICTIONS)?.disks ?? [];
   if (disks.length === 0) return new Map();
   const behindController = disks.filter((d) => d.device.includes(';'));
@@ -52,7 +43,7 @@ export function currentRoles(state: State, settings: BalanceSettings, resolve: (
 function locations(state: State, settings: BalanceSettings): Pick<RoleInput, 'locations' | 'unknownLocations'> {
   const known: DataLocation[] = [];
   const unknown: Array<{ target: string; why: string }> = [];
-  if (settings.dataPaths.length > 0) known.push({ target: CONFIGURED_PATHS, paths: settings.dataPaths.map(resolveDevicePath) });
+  if (settings.dataPaths.length > 0) known.push({ target: CONFIGURED_PATHS, paths: settings.dataPaths.map(resolvedPath) });
   const db = state.reading<DbReading>('db');
   const targets = (db?.targets ?? []).filter((t) => t.balance !== 'ignore');
   for (const t of targets) {

@@ -124,7 +124,7 @@ test('an unknown location: unknown, unless the disk carries nothing; a known dat
 
 test('no tree: every disk is unknown, with the collector\'s problem as the reason', (t) => {
   const role = roles(undefined, ['/dev/sda'], PG, { storageProblem: "cannot read /sys/block (ENOENT): the disks' roles are unknown" });
-  t.deepEqual(role('sda'), { role: 'unknown', targets: ['pg-main'], paths: [], reason: "what the disks carry is not known: cannot read /sys/block (ENOENT): the disks' roles are unknown" });
+  t.deepEqual(role('sda'), { role: 'unknown', targets: ['pg-main'], paths: [], reason: "cannot read /sys/block (ENOENT): the disks' roles are unknown" });
 });
 
 test('btrfs reports 0:NN: the device is found by the mount source', (t) => {

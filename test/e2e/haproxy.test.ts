@@ -1,7 +1,7 @@
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { startAgent, type RunningAgent } from '../helpers/agent.js';
+import { startAgent } from '../helpers/agent.js';
 import { agentCheckPort, startHaproxy } from '../helpers/haproxy.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';

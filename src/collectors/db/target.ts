@@ -1,6 +1,6 @@
-import { realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../logger.js';
+import { resolvedPath } from '../../resolved-path.js';
 import { bucketIndex } from '../../metrics/state-histogram.js';
 import { Unavailable, type DbDriver, type DbSession, type Orphan, type ServerStatus } from './driver.js';
 import { DbError, REASONS, type Fault, type Reason } from './errors.js';
@@ -302,17 +302,5 @@ export class TargetMonitor {
     if (this.said.has(key)) return;
     this.said.add(key);
     this.log.warn(message);
-  }
-}
-
-/**
- * A data path as this host sees it: through symlinks (pg_wal is often one), or as given when it
- * cannot be resolved here (the agent's unit hides /home, for one).
- */
-function resolvedPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
   }
 }
