@@ -179,6 +179,7 @@ export class HttpService {
           : `database ${d.target} does not answer (${d.last_error.reason}: ${d.last_error.message}), ${d.unanswered_probes} probe${d.unanswered_probes === 1 ? '' : 's'} in a row`,
       );
     }
+    if (balance?.overrideProblem) problems.push(`the operator override file is ignored: ${balance.overrideProblem}`);
     for (const d of predictions?.disks ?? []) {
       const role = roles.get(d.disk);
       if (role?.role === 'unknown') problems.push(`what disk ${d.disk} (${d.device}) holds is unknown: ${role.reason}`);

@@ -114,7 +114,7 @@ export class Balancer {
       const expired = ended?.untilMs !== undefined && ended.untilMs <= this.now();
       logger.info({ ...(ended ? { mode: ended.mode, reason: ended.reason } : {}) }, expired ? 'operator override expired: harbinger decides' : 'operator override ended: harbinger decides');
     }
-    this.service.setOverride(active);
+    this.service.setOverride(active, problem);
     this.decide('operator');
   }
 

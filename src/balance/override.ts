@@ -218,7 +218,9 @@ export class OverrideStore {
    */
   signature(): string | undefined {
     try {
-      const s = statSync(this.path, { bigint: true });
+      // Polled twice a second, mostly with no file: no exception (and no stack trace) for that case.
+      const s = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+      if (!s) return undefined;
       return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
     } catch (err) {
       const code = errnoCode(err);

@@ -20,6 +20,8 @@ export interface BalanceStatus extends BalanceDecision {
   override?: Override;
   /** Who made the published decision: harbinger's readings, or the operator's override. */
   decidedBy: 'harbinger' | 'operator';
+  /** Why the override file is ignored (damaged, foreign-owned), while it is. */
+  overrideProblem?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export class BalanceService {
   private window: Array<{ atMs: number; decision: BalanceDecision }> = [];
   private published: BalanceStatus;
   private override: Override | undefined;
+  private overrideProblem: string | undefined;
   private readonly latencies = new Map<string, { probeMs: number; values: number[] }>();
 
   constructor(
@@ -51,9 +54,10 @@ export class BalanceService {
     return this.published;
   }
 
-  /** The operator's override (undefined: none); it applies at the next update(). */
-  setOverride(override: Override | undefined): void {
+  /** The operator's override (undefined: none, or an invalid file and why); it applies at the next update(). */
+  setOverride(override: Override | undefined, problem?: string): void {
     this.override = override;
+    this.overrideProblem = problem;
   }
 
   /** Re-decides from the state's latest readings; returns whether the published decision changed. */
@@ -71,6 +75,7 @@ export class BalanceService {
       sinceMs: changed ? nowMs : previous.sinceMs,
       current: decision,
       ...(this.override ? { override: this.override } : {}),
+      ...(this.overrideProblem ? { overrideProblem: this.overrideProblem } : {}),
       decidedBy: this.override && worst.state !== 'down' ? 'operator' : 'harbinger',
     };
     return changed;

@@ -1,10 +1,15 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import test from 'ava';
+import { Balancer } from '../../src/balance/balancer.js';
 import { agentCheckLine } from '../../src/balance/policy.js';
 import { BalanceService } from '../../src/balance/service.js';
 import type { BalanceSettings } from '../../src/balance/settings.js';
 import type { Override } from '../../src/balance/override.js';
 import { PREDICTIONS, State } from '../../src/state.js';
 import { BALANCE_SETTINGS } from '../helpers/balance.js';
+import { captureLogger } from '../helpers/logger.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SETTINGS: BalanceSettings = { ...BALANCE_SETTINGS, settleMs: 120_000 };
 const HOLD: Override = { mode: 'hold', reason: 'known false alarm on this firmware', by: 'root', setAtMs: 0, untilMs: 3_600_000 };
@@ -79,4 +84,20 @@ test('a new override with the same state is still a change (a new reason is anno
   t.false(service.update(state, new Map()));
   service.setOverride({ ...HOLD, reason: 'another reason' });
   t.true(service.update(state, new Map()));
+});
+
+test('a damaged override file is ignored: harbinger decides, the problem is logged once and shown in the status', async (t) => {
+  const stateDir = await tempDir(t);
+  await writeFile(join(stateDir, 'balance-override.json'), '{"version":1,"mode":"dra');
+  const { logger, lines } = captureLogger();
+  const changes: string[] = [];
+  const balancer = new Balancer(SETTINGS, { logger, state: failingDisk(), stateDir, onChange: (s, _p, cause) => changes.push(`${s.state} ${cause}`) });
+  await balancer.start();
+  t.teardown(() => balancer.stop());
+  balancer.updateRoles(failingDisk());
+  balancer.onReading();
+  const status = balancer.status();
+  t.like(status, { decidedBy: 'harbinger', override: undefined });
+  t.regex(status.overrideProblem ?? '', /balance-override\.json/);
+  t.is(lines().filter((l) => String(l.msg).startsWith('the operator override file is not valid')).length, 1);
 });

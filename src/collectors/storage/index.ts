@@ -18,11 +18,10 @@ export class StorageCollector implements Collector<StorageReading> {
 
   async collect(signal: AbortSignal): Promise<StorageReading> {
     const { procfs, sysfs } = this.context.paths;
-    const [devices, mountinfo, swaps] = await Promise.all([
-      readBlockDevices(sysfs, signal),
-      readRequired(join(procfs, 'self/mountinfo'), signal),
-      readOptional(join(procfs, 'swaps'), signal),
-    ]);
+    // In turn, not at once: see read.ts.
+    const devices = await readBlockDevices(sysfs, signal);
+    const mountinfo = await readRequired(join(procfs, 'self/mountinfo'), signal);
+    const swaps = await readOptional(join(procfs, 'swaps'), signal);
     return { devices, mounts: parseMountinfo(mountinfo), swaps: swaps === undefined ? [] : parseSwaps(swaps) };
   }
 }
