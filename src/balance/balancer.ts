@@ -20,8 +20,6 @@ export interface BalancerDeps {
   stateDir: string;
   onChange: (status: BalanceStatus, previous: BalanceStatus, cause: BalanceCause) => void;
   now?: () => number;
-  /** Tests drive the override watcher's polls. */
-  overridePollMs?: number;
 }
 
 /**
@@ -46,7 +44,6 @@ export class Balancer {
       store: new OverrideStore(deps.stateDir),
       now: this.now,
       onChange: (active, problem) => this.onOverride(active, problem),
-      ...(deps.overridePollMs !== undefined ? { intervalMs: deps.overridePollMs } : {}),
     });
   }
 
@@ -109,7 +106,7 @@ export class Balancer {
     const { logger } = this.deps;
     if (problem) logger.error({ problem }, 'the operator override file is not valid and is ignored: harbinger decides (fix or remove it with harbinger balance resume)');
     else if (active) logger.warn({ mode: active.mode, reason: active.reason, by: active.by, ...(active.untilMs !== undefined ? { until: new Date(active.untilMs).toISOString() } : {}) }, `operator ${active.mode} ${describeOverride(active)}`);
-    else {
+    else if (this.service.status().override) {
       const ended = this.service.status().override;
       const expired = ended?.untilMs !== undefined && ended.untilMs <= this.now();
       logger.info({ ...(ended ? { mode: ended.mode, reason: ended.reason } : {}) }, expired ? 'operator override expired: harbinger decides' : 'operator override ended: harbinger decides');
