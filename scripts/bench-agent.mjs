@@ -7,8 +7,8 @@
 //
 // Needs prometheus-node-exporter (apt-get install prometheus-node-exporter).
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, interleavedLatency, root, scrape, start, stopAll, waitServing } from './bench-lib.mjs';
@@ -46,7 +46,19 @@ if (!nodeExporter) {
 }
 const launcher = join(root, 'bin/harbinger');
 const ports = { latency: await freePort(), cpu: await freePort(), memory: await freePort(), ne: await freePort() };
-const agentArgs = (port, extra = []) => ['run', '--config', join(root, 'examples/harbinger.yml'), '--web.listen-address', `127.0.0.1:${port}`, ...extra];
+// Each agent keeps its history and outbox in a directory of its own, never the host's /var/lib/harbinger.
+const work = mkdtempSync(join(tmpdir(), 'harbinger-bench-agent-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const agentArgs = (port, extra = []) => [
+  'run',
+  '--config',
+  join(root, 'examples/harbinger.yml'),
+  '--web.listen-address',
+  `127.0.0.1:${port}`,
+  '--state-dir',
+  mkdtempSync(join(work, 'state-')),
+  ...extra,
+];
 
 start('harbinger (latency)', launcher, agentArgs(ports.latency));
 const cpuAgent = start('harbinger (default intervals)', launcher, agentArgs(ports.cpu));

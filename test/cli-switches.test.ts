@@ -29,8 +29,9 @@ test('a switch with a value becomes the bare switch, its --no- form, or nothing'
 });
 
 test('harbinger: a collector switched off with =false is off', async (t) => {
+  const stateDir = await tempDir(t);
   const run = (...switch_: string[]) =>
-    promisify(execFile)(process.execPath, [repoPath('dist/src/cli.js'), 'check', '--json', '--config', repoPath('examples/harbinger.yml'), '--no-collector.host', '--no-collector.pressure', '--no-collector.db', '--smart.replay', repoPath('examples/replay'), ...switch_]).then(
+    promisify(execFile)(process.execPath, [repoPath('dist/src/cli.js'), 'check', '--json', '--config', repoPath('examples/harbinger.yml'), '--state-dir', stateDir, '--no-collector.host', '--no-collector.pressure', '--no-collector.db', '--smart.replay', repoPath('examples/replay'), ...switch_]).then(
       ({ stdout }) => (JSON.parse(stdout) as { disks: unknown[] }).disks.length,
       (err: { stdout: string }) => (JSON.parse(err.stdout) as { disks: unknown[] }).disks.length,
     );

@@ -94,7 +94,7 @@ test('a damaged override file is ignored: harbinger decides, the problem is logg
   const balancer = new Balancer(SETTINGS, { logger, state: failingDisk(), stateDir, onChange: (s, _p, cause) => changes.push(`${s.state} ${cause}`) });
   await balancer.start();
   t.teardown(() => balancer.stop());
-  balancer.updateRoles(failingDisk());
+  balancer.updateRoles('smart');
   balancer.onReading();
   const status = balancer.status();
   t.like(status, { decidedBy: 'harbinger', override: undefined });

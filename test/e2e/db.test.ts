@@ -5,7 +5,7 @@ import { startAll } from '../helpers/db-process.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { parseScrape, sampleValue, type ParsedSample } from '../helpers/metrics.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
-import { repoPath, writeTemp } from '../helpers/tmp.js';
+import { repoPath, tempDir, writeTemp } from '../helpers/tmp.js';
 import { requireTool, waitFor } from '../helpers/tools.js';
 
 const test = anyTest as TestFn<{ pg: PostgresServer; maria: MariadbServer }>;
@@ -165,7 +165,7 @@ test.serial('passwords never reach the log: a DSN with a password, wrong passwor
 test.serial('as systemd runs it: the launcher (bin/harbinger, node --lite-mode) probes both databases', async (t) => {
   // --lite-mode has no WebAssembly; a driver that pulls in undici at load would kill the agent.
   const file = await writeTemp(t, 'harbinger.yml', `collector:\n  smart: {enabled: false}\n  host: {enabled: false}\n  db:\n    interval: 1s\n    timeout: 1s\n    query_timeout: 500ms\n    targets: ${JSON.stringify(targetsOf(t.context))}\n`);
-  const child = spawn(repoPath('bin/harbinger'), ['run', '--config', file, '--web.listen-address', '127.0.0.1:0'], {
+  const child = spawn(repoPath('bin/harbinger'), ['run', '--config', file, '--web.listen-address', '127.0.0.1:0', '--state-dir', await tempDir(t)], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...passwords },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -233,9 +233,10 @@ test.serial('SIGHUP reconnects with the new configuration without leaking the ol
 test.serial('harbinger check probes each database once and reports it, without changing the disk verdict', async (t) => {
   const targets = [...targetsOf(t.context), { name: 'gone', driver: 'postgres', host: '127.0.0.1', port: 1, password_env: 'E2E_PG_PASSWORD' }];
   const file = await writeTemp(t, 'harbinger.yml', `collector:\n  smart: {enabled: false}\n  host: {enabled: false}\n  pressure: {enabled: false}\n  db:\n    targets: ${JSON.stringify(targets)}\n`);
+  const stateDir = await tempDir(t);
   const check = (json: boolean) =>
     new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, [repoPath('dist/src/cli.js'), 'check', '--config', file, ...(json ? ['--json'] : [])], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...passwords } }, (err, stdout) =>
+      execFile(process.execPath, [repoPath('dist/src/cli.js'), 'check', '--config', file, '--state-dir', stateDir, ...(json ? ['--json'] : [])], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...passwords } }, (err, stdout) =>
         resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout }),
       );
     });

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { startAgent, type RunningAgent } from '../helpers/agent.js';
-import { agentCheckPort, startHaproxy, type ServerState } from '../helpers/haproxy.js';
+import { agentCheckArgs, agentCheckPort, startHaproxy, type ServerState } from '../helpers/haproxy.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { repoPath, tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';
 
 const PASSWORD = 'lb-watch-pw-3c9e';
@@ -19,12 +19,7 @@ test('HAProxy and real PostgreSQL: a wrong monitoring password leaves the server
     startAgent(
       t,
       [
-        '--config',
-        repoPath('examples/harbinger.yml'),
-        '--balance.agent-check-address',
-        '127.0.0.1:0',
-        '--balance.settle',
-        '1s',
+        ...agentCheckArgs('1s'),
         '--no-collector.host',
         '--no-collector.pressure',
         '--no-collector.smart',

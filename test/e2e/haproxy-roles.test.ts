@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { CLI, startAgent, type RunningAgent } from '../helpers/agent.js';
-import { agentCheckPort, startHaproxy, type ServerState } from '../helpers/haproxy.js';
+import { agentCheckArgs, agentCheckPort, FAST_REPLAY, startHaproxy, type ServerState } from '../helpers/haproxy.js';
 import { writeStorageTree, type TreeLayout } from '../helpers/storage-tree.js';
-import { repoPath, tempDir } from '../helpers/tmp.js';
+import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';
 
 const run = promisify(execFile);
@@ -39,12 +39,7 @@ async function agentFor(t: Parameters<typeof tempDir>[0], layout: TreeLayout): P
   const { sysfs, procfs } = await writeStorageTree(tree, layout);
   const stateDir = await tempDir(t);
   const agent = await startAgent(t, [
-    '--config',
-    repoPath('examples/harbinger.yml'),
-    '--balance.agent-check-address',
-    '127.0.0.1:0',
-    '--balance.settle',
-    '1s',
+    ...agentCheckArgs('1s'),
     '--balance.data-paths',
     DATA,
     '--no-collector.host',
@@ -57,12 +52,7 @@ async function agentFor(t: Parameters<typeof tempDir>[0], layout: TreeLayout): P
     '1s',
     '--collector.storage.timeout',
     '1s',
-    '--smart.replay',
-    repoPath('examples/replay'),
-    '--collector.smart.interval',
-    '1s',
-    '--collector.smart.timeout',
-    '1s',
+    ...FAST_REPLAY,
     '--state-dir',
     stateDir,
   ]);

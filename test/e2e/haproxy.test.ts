@@ -2,7 +2,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { startAgent } from '../helpers/agent.js';
-import { agentCheckPort, startHaproxy } from '../helpers/haproxy.js';
+import { agentCheckArgs, agentCheckPort, FAST_REPLAY, startHaproxy } from '../helpers/haproxy.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/tools.js';
 
@@ -14,7 +14,7 @@ test('HAProxy follows the agents: pressure lowers one server weight, a failing d
   const proc = join(await tempDir(t), 'proc');
   await cp(join(FIXTURE, 'proc'), proc, { recursive: true });
   await writeFile(join(proc, 'pressure/io'), psi(2));
-  const common = ['--config', repoPath('examples/harbinger.yml'), '--balance.agent-check-address', '127.0.0.1:0', '--balance.settle', '2s', '--no-collector.host'];
+  const common = [...agentCheckArgs('2s'), '--no-collector.host'];
   const pressured = await startAgent(t, [
     ...common,
     '--path.procfs',
@@ -34,12 +34,7 @@ test('HAProxy follows the agents: pressure lowers one server weight, a failing d
     '--no-collector.pressure',
     // The replayed disks are not this host's: their roles stay unknown, so the failing one drains.
     '--no-collector.storage',
-    '--smart.replay',
-    repoPath('examples/replay'),
-    '--collector.smart.interval',
-    '1s',
-    '--collector.smart.timeout',
-    '1s',
+    ...FAST_REPLAY,
     '--state-dir',
     await tempDir(t),
   ]);

@@ -61,7 +61,7 @@ test('a port already in use is a clear error, exit 1, not a hang', async (t) => 
   const { spawnSync } = await import('node:child_process');
   const second = spawnSync(
     process.execPath,
-    [repoPath('dist/src/cli.js'), 'run', '--config', repoPath('examples/harbinger.yml'), '--web.listen-address', `127.0.0.1:${first.port}`],
+    [repoPath('dist/src/cli.js'), 'run', '--config', repoPath('examples/harbinger.yml'), '--web.listen-address', `127.0.0.1:${first.port}`, '--state-dir', await tempDir(t)],
     { encoding: 'utf8', timeout: 10_000 },
   );
   t.is(second.status, 1);

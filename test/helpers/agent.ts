@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ExecutionContext } from 'ava';
-import { repoPath } from './tmp.js';
+import { repoPath, tempDir } from './tmp.js';
 import { waitFor } from './tools.js';
 
 export interface RunningAgent extends HarbingerProcess {
@@ -21,11 +21,13 @@ export interface HarbingerProcess {
 /**
  * Runs the built CLI (`harbinger <args>`) with only PATH from the environment, and waits for the
  * log line `listening` that carries the address it bound (it listens on port 0, so tests never
- * race for ports). Killed at the end of the test.
+ * race for ports). Killed at the end of the test. Its state directory is a fresh temporary one
+ * (`HARBINGER_STATE_DIR`, which a test's own `--state-dir` or env overrides): the example config
+ * names /var/lib/harbinger, and a test never writes, or reads, the host's.
  */
 export async function startHarbinger(t: ExecutionContext, args: string[], env: Record<string, string>, listening: string): Promise<HarbingerProcess> {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HARBINGER_STATE_DIR: await tempDir(t), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

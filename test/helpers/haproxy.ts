@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { RunningAgent } from './agent.js';
-import { tempDir } from './tmp.js';
+import { repoPath, tempDir } from './tmp.js';
 import { freePort, waitFor } from './tools.js';
 
 export interface HaproxyServer {
@@ -108,3 +108,9 @@ export const agentCheckPort = (agent: RunningAgent): Promise<number> =>
     const line = agent.logs().find((l) => l.msg === 'answering HAProxy agent-check');
     return line ? Number(String(line.address).split(':').pop()) : undefined;
   });
+
+/** An agent on the example config that answers agent-check on a free port, with this settle time. */
+export const agentCheckArgs = (settle: string): string[] => ['--config', repoPath('examples/harbinger.yml'), '--balance.agent-check-address', '127.0.0.1:0', '--balance.settle', settle];
+
+/** The example replay, one recorded round a second: its sdb turns failing in the fourth. */
+export const FAST_REPLAY: readonly string[] = ['--smart.replay', repoPath('examples/replay'), '--collector.smart.interval', '1s', '--collector.smart.timeout', '1s'];
