@@ -74,7 +74,7 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
   return {
     databases,
     status,
-    roles: rolesOf(readings, disks, runtime),
+    roles: rolesOf(readings, collectorErrors.storage, disks, runtime),
     disks: disks.sort((a, b) => b.probability - a.probability),
     devicesWithoutData: (smart?.devices ?? [])
       .filter((d) => !d.reading && d.lastError)
@@ -96,13 +96,13 @@ export async function runCheck(runtime: RuntimeConfig, collectors: readonly Coll
 }
 
 /** The roles the agent would give the disks, from this one round of readings. */
-function rolesOf(readings: Record<string, unknown>, disks: DiskPrediction[], runtime: RuntimeConfig): Record<string, DiskRoleJson> {
+function rolesOf(readings: Record<string, unknown>, storageError: string | undefined, disks: DiskPrediction[], runtime: RuntimeConfig): Record<string, DiskRoleJson> {
   const state = new State();
   for (const [name, reading] of Object.entries(readings)) state.setReading(name, reading, Date.now());
   state.setReading(PREDICTIONS, { disks, historyWriteErrors: 0 }, Date.now());
   const storage = state.status('storage');
   storage.enabled = runtime.config.collector.storage?.enabled ?? false;
-  if (!readings.storage) storage.lastError = 'the block devices could not be read';
+  if (storageError) storage.lastError = storageError;
   const roles = currentRoles(state, runtime.config.balance);
   return Object.fromEntries(disks.map((d) => [d.disk, roleJson(roles.get(d.disk))]));
 }

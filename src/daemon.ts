@@ -204,7 +204,7 @@ export class Daemon {
       predictions = this.predictions.onSmartReading(reading as SmartReading);
       this.state.setReading(PREDICTIONS, predictions, this.now());
     }
-    const roles = this.balancer.updateRoles(this.state);
+    const roles = this.balancer.updateRoles(collector);
     if (predictions) {
       try {
         this.mqtt?.onPredictions(predictions, roles);

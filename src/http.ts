@@ -146,11 +146,15 @@ export class HttpService {
     const { state, version, startedAtMs } = this.deps;
     const now = this.now();
     const collectors: Record<string, object> = {};
+    const problems: string[] = [];
     let healthy = true;
     for (const name of state.collectors()) {
       const s = state.status(name);
       if (!s.enabled) continue;
-      if (s.success === false) healthy = false;
+      if (s.success === false) {
+        healthy = false;
+        problems.push(`the ${name} collector fails: ${s.lastError ?? 'unknown error'}`);
+      }
       collectors[name] = {
         success: s.success ?? null,
         last_success: s.lastSuccessMs === undefined ? null : new Date(s.lastSuccessMs).toISOString(),
@@ -163,10 +167,6 @@ export class HttpService {
     const mqtt = this.deps.mqttStatus?.();
     const balance = this.deps.balance?.();
     const roles = this.deps.roles?.() ?? new Map<string, DiskRoleInfo>();
-    const problems: string[] = [];
-    for (const [name, c] of Object.entries(collectors) as Array<[string, { success: boolean | null; last_error: string | null }]>) {
-      if (c.success === false) problems.push(`the ${name} collector fails: ${c.last_error ?? 'unknown error'}`);
-    }
     // A database that does not answer, or that harbinger cannot watch, makes the agent degraded;
     // only the first takes the host out of the load balancer (see balance.reasons).
     const databases = databasesHealth(state.reading<DbReading>('db'));

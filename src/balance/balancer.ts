@@ -9,6 +9,9 @@ import { currentRoles } from './role-inputs.js';
 import { BalanceService, type BalanceStatus } from './service.js';
 import type { BalanceSettings } from './settings.js';
 
+/** The collectors whose readings the disks' roles are made of. */
+const ROLE_SOURCES: ReadonlySet<string> = new Set(['smart', 'storage', 'db']);
+
 /** Why the published decision changed: the readings, or the operator's override. */
 export type BalanceCause = 'harbinger' | 'operator';
 
@@ -81,9 +84,12 @@ export class Balancer {
     }
   }
 
-  /** Re-maps the disks from the latest readings (before MQTT publishes their states). */
-  updateRoles(state: State): ReadonlyMap<string, DiskRoleInfo> {
-    this.roles = currentRoles(state, this.settings);
+  /**
+   * Re-maps the disks after a reading they are made of (SMART disks, the block-device tree, the
+   * databases' data paths), before MQTT publishes their states; other readings leave them as they are.
+   */
+  updateRoles(collector: string): ReadonlyMap<string, DiskRoleInfo> {
+    if (ROLE_SOURCES.has(collector)) this.roles = currentRoles(this.deps.state, this.settings);
     return this.roles;
   }
 

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import type { RuntimeConfig } from '../runtime-config.js';
 import { fetchAgentBalance, healthUrl } from './agent-health.js';
 import type { BalanceContext } from './command.js';
@@ -12,14 +11,7 @@ export function balanceContext(runtime: RuntimeConfig, argv: readonly string[]):
     store,
     now: Date.now,
     euid: process.geteuid?.() ?? -1,
-    stateDirOwner: () => {
-      try {
-        const stat = statSync(store.stateDir);
-        return stat.isDirectory() ? stat.uid : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    stateDirOwner: () => store.stateDirOwner(),
     user: currentUser(process.env),
     userName: (uid) => userNameOf(uid),
     argv,

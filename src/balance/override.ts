@@ -140,7 +140,7 @@ export class OverrideStore {
     try {
       const stat = fstatSync(fd);
       if (!stat.isFile()) return problem('it is not a regular file');
-      const dirOwner = this.dirOwner();
+      const dirOwner = this.stateDirOwner();
       if (stat.uid !== 0 && stat.uid !== dirOwner) {
         return problem(`it is owned by uid ${stat.uid}, not by root or the state directory's owner (uid ${dirOwner ?? '?'}), so it is ignored`);
       }
@@ -229,9 +229,11 @@ export class OverrideStore {
     }
   }
 
-  private dirOwner(): number | undefined {
+  /** The uid that owns the state directory (the agent's user); undefined when it is not a directory. */
+  stateDirOwner(): number | undefined {
     try {
-      return statSync(this.stateDir).uid;
+      const stat = statSync(this.stateDir);
+      return stat.isDirectory() ? stat.uid : undefined;
     } catch {
       return undefined;
     }
