@@ -2,7 +2,7 @@ import { join, relative } from 'node:path';
 import type { Collector, CollectorContext, CollectorDefinition } from '../types.js';
 import { findCgroup2Root, findUnitCgroup } from './cgroup.js';
 import { registerPressureMetrics } from './metrics.js';
-import { parseLoadavg, parseMeminfo, type LoadAverage } from './parse.js';
+import { parseLoadavg, parseMeminfo, parseProcStat, type CpuTimes, type LoadAverage } from './parse.js';
 import { PsiUnavailableError, readPsiSet, readText, type PsiSet, type ReadText } from './read.js';
 
 export interface UnitPressure {
@@ -19,29 +19,79 @@ export interface PressureReading {
   /** /proc/meminfo fields in bytes. */
   memory: ReadonlyMap<string, number>;
   load: LoadAverage;
+  /** Busy share of all cores between this reading and the previous one; absent on the first reading or without /proc/stat. */
+  cpu?: { utilization: number; cores: number; windowSeconds: number };
 }
 
 export class PressureCollector implements Collector<PressureReading> {
   private readonly unitPaths = new Map<string, string>();
   private readonly reported = new Set<string>();
+  /** The last /proc/stat sample read, the base of the next utilisation figure. */
+  private cpuBase?: { times: CpuTimes; atMs: number };
 
   constructor(
     private readonly context: CollectorContext,
     private readonly read: ReadText = readText,
+    /** Times the /proc/stat samples (CollectorContext has no clock); tests inject their own. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   async collect(signal: AbortSignal): Promise<PressureReading> {
     const { procfs } = this.context.paths;
-    const [psi, meminfo, loadavg] = await Promise.all([
+    const [psi, meminfo, loadavg, cpu] = await Promise.all([
       this.hostPsi(signal),
       this.read(join(procfs, 'meminfo'), signal),
       this.read(join(procfs, 'loadavg'), signal),
+      this.cpuUtilization(signal),
     ]);
     return {
       ...(psi ? { psi } : {}),
       units: psi ? await this.unitPressure(signal) : [],
       memory: parseMeminfo(meminfo),
       load: parseLoadavg(loadavg),
+      ...(cpu ? { cpu } : {}),
+    };
+  }
+
+  /**
+   * Busy share of all cores since the previous /proc/stat sample. Never fails the collection:
+   * PSI, memory and load are worth reporting without it. A failed read is no sample, so the base
+   * stays and the next figure spans the gap (its windowSeconds says so).
+   */
+  private async cpuUtilization(signal: AbortSignal): Promise<PressureReading['cpu']> {
+    const path = join(this.context.paths.procfs, 'stat');
+    let times: CpuTimes;
+    try {
+      times = parseProcStat(await this.read(path, signal), path);
+    } catch (err) {
+      // A timeout fails the collection through the other reads; it says nothing about /proc/stat.
+      if (signal.aborted) throw err;
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      this.once(missing ? 'no-stat' : 'stat-error', () =>
+        this.context.logger.warn(
+          { err, path },
+          missing
+            ? `${path} is missing: no CPU utilisation for this host, so the cluster headroom cannot use this host's CPU. PSI, memory and load are still reported.`
+            : `cannot read CPU utilisation from ${path}: the cluster headroom cannot use this host's CPU until it can. PSI, memory and load are still reported.`,
+        ),
+      );
+      return undefined;
+    }
+    const atMs = this.now();
+    this.reported.delete('no-stat');
+    this.reported.delete('stat-error');
+    const base = this.cpuBase;
+    this.cpuBase = { times, atMs };
+    if (!base) return undefined;
+    const total = times.totalTicks - base.times.totalTicks;
+    // Counters that went backwards (a reboot between samples, a restored snapshot) or stood still
+    // (the same sample twice) give no figure; the new sample is the next base.
+    if (!(total > 0)) return undefined;
+    const busy = times.busyTicks - base.times.busyTicks;
+    return {
+      utilization: Math.min(1, Math.max(0, busy / total)),
+      cores: times.cores,
+      windowSeconds: (atMs - base.atMs) / 1000,
     };
   }
 
@@ -116,7 +166,7 @@ export class PressureCollector implements Collector<PressureReading> {
 
 export const pressureCollector: CollectorDefinition<PressureReading> = {
   name: 'pressure',
-  description: 'CPU, memory, IO and IRQ pressure (PSI) of the host and of chosen systemd units; memory; load',
+  description: 'CPU, memory, IO and IRQ pressure (PSI) of the host and of chosen systemd units; memory; load; CPU utilisation',
   defaults: { enabled: true, interval: '15s', timeout: '5s' },
   options: {
     units: {

@@ -72,6 +72,24 @@ export function registerPressureMetrics(registry: Registry, latest: () => Pressu
       },
     });
   }
+  stateFamily(registry, {
+    name: 'harbinger_cpu_utilization_ratio',
+    help: 'Busy share of all CPUs between the last two readings of /proc/stat, 0–1.',
+    type: 'gauge',
+    *samples() {
+      const cpu = latest()?.cpu;
+      if (cpu) yield { labels: {}, value: cpu.utilization };
+    },
+  });
+  stateFamily(registry, {
+    name: 'harbinger_cpu_cores',
+    help: 'Online CPUs counted in /proc/stat.',
+    type: 'gauge',
+    *samples() {
+      const cpu = latest()?.cpu;
+      if (cpu) yield { labels: {}, value: cpu.cores };
+    },
+  });
   for (const minutes of [1, 5, 15] as const) {
     stateFamily(registry, {
       name: `harbinger_load${minutes}`,

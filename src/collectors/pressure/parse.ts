@@ -1,5 +1,5 @@
 /**
- * Pure parsers for the kernel's pressure (PSI), meminfo and loadavg formats.
+ * Pure parsers for the kernel's pressure (PSI), meminfo, loadavg and stat formats.
  * Formats: Documentation/accounting/psi.rst, Documentation/filesystems/proc.rst.
  */
 
@@ -87,4 +87,42 @@ export function parseLoadavg(text: string): LoadAverage {
     runnable: Number(match[4]),
     threads: Number(match[5]),
   };
+}
+
+/** The aggregate `cpu` line of /proc/stat, in USER_HZ ticks since boot, and the online CPUs. */
+export interface CpuTimes {
+  /** user + nice + system + idle + iowait + irq + softirq + steal (guest time is already in user and nice). */
+  totalTicks: number;
+  /** total − idle − iowait. */
+  busyTicks: number;
+  /** `cpuN` lines: the CPUs online when the file was read. */
+  cores: number;
+}
+
+// Columns of the `cpu` line in order; kernels before 2.6.33 print fewer (2.4: the first four).
+const CPU_COLUMNS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal', 'guest', 'guest_nice'] as const;
+
+/** /proc/stat (Documentation/filesystems/proc.rst, 1.8): CPU time of all cores together. */
+export function parseProcStat(text: string, what = 'stat'): CpuTimes {
+  let columns: number[] | undefined;
+  let cores = 0;
+  for (const line of text.split('\n')) {
+    const [key, ...fields] = line.trim().split(/\s+/);
+    if (key === 'cpu') {
+      if (columns) throw new ParseError(`${what}: more than one aggregate "cpu" line`);
+      if (fields.length < 4) throw new ParseError(`${what}: "cpu" line has ${fields.length} columns, expected at least 4 (user nice system idle): "${line}"`);
+      for (const field of fields) {
+        if (!/^\d+$/.test(field)) throw new ParseError(`${what}: bad column "${field}" in "${line}"`);
+      }
+      columns = fields.map(Number);
+    } else if (key !== undefined && /^cpu\d+$/.test(key)) {
+      cores++;
+    }
+  }
+  if (!columns) throw new ParseError(`${what}: no aggregate "cpu" line`);
+  if (cores === 0) throw new ParseError(`${what}: no per-CPU "cpuN" lines`);
+  const tick = (name: (typeof CPU_COLUMNS)[number]) => columns![CPU_COLUMNS.indexOf(name)] ?? 0;
+  const idle = tick('idle') + tick('iowait');
+  const totalTicks = idle + tick('user') + tick('nice') + tick('system') + tick('irq') + tick('softirq') + tick('steal');
+  return { totalTicks, busyTicks: totalTicks - idle, cores };
 }

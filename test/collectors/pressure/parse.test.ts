@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { ParseError, parseLoadavg, parseMeminfo, parsePsi } from '../../../src/collectors/pressure/parse.js';
+import { ParseError, parseLoadavg, parseMeminfo, parseProcStat, parsePsi } from '../../../src/collectors/pressure/parse.js';
 import { repoPath } from '../../helpers/tmp.js';
 
 const fixture = (path: string) => readFileSync(repoPath('test/fixtures/host', path), 'utf8');
@@ -51,4 +51,37 @@ test('loadavg', (t) => {
   t.deepEqual(parseLoadavg(fixture('modern/proc/loadavg')), { load1: 3.41, load5: 2.87, load15: 2.12, runnable: 5, threads: 912 });
   t.notThrows(() => parseLoadavg(fixture('this-machine/proc/loadavg')));
   t.throws(() => parseLoadavg('1 2 3'), { instanceOf: ParseError });
+});
+
+test('/proc/stat recorded on the build host: 2 CPUs, totals from the aggregate cpu line', (t) => {
+  // cpu  316233 0 84957 1326743 14984 0 1744 8252 0 0
+  t.deepEqual(parseProcStat(fixture('this-machine/proc/stat')), {
+    totalTicks: 316233 + 84957 + 1326743 + 14984 + 1744 + 8252,
+    busyTicks: 316233 + 84957 + 1744 + 8252,
+    cores: 2,
+  });
+});
+
+test('/proc/stat in the documented format: 4 CPUs, guest time not counted twice', (t) => {
+  // cpu  4794870 12250 1606410 32064130 79385 0 122480 4750 19700 0: guest 19700 is inside user already.
+  t.deepEqual(parseProcStat(fixture('modern/proc/stat')), { totalTicks: 38684275, busyTicks: 6540760, cores: 4 });
+});
+
+test('/proc/stat of an old kernel with four columns: the missing ones count as 0', (t) => {
+  t.deepEqual(parseProcStat('cpu  600 50 250 9100\ncpu0 300 25 125 4550\ncpu1 300 25 125 4550\nintr 0\n'), {
+    totalTicks: 10000,
+    busyTicks: 900,
+    cores: 2,
+  });
+});
+
+test('malformed /proc/stat is a ParseError naming the file and what was wrong', (t) => {
+  const path = '/host/proc/stat';
+  t.throws(() => parseProcStat('garbage\n', path), { instanceOf: ParseError, message: '/host/proc/stat: no aggregate "cpu" line' });
+  t.throws(() => parseProcStat('', path), { instanceOf: ParseError, message: /^\/host\/proc\/stat: / });
+  t.throws(() => parseProcStat('cpu  1 2 x 4\ncpu0 1 2 3 4\n', path), { instanceOf: ParseError, message: /^\/host\/proc\/stat: bad column "x"/ });
+  t.throws(() => parseProcStat('cpu  1 2 3\ncpu0 1 2 3\n', path), { instanceOf: ParseError, message: /^\/host\/proc\/stat: "cpu" line has 3 columns/ });
+  t.throws(() => parseProcStat('cpu  1 2 3 4\n', path), { instanceOf: ParseError, message: '/host/proc/stat: no per-CPU "cpuN" lines' });
+  t.throws(() => parseProcStat('cpu  1 2 3 4\ncpu  1 2 3 4\ncpu0 1 2 3 4\n', path), { instanceOf: ParseError, message: /more than one aggregate/ });
+  t.throws(() => parseProcStat('garbage'), { instanceOf: ParseError, message: /^stat: / });
 });
