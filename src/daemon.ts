@@ -65,6 +65,7 @@ export class Daemon {
       state: this.state,
       stateDir: this.stateDir,
       onChange: (status, previous, cause) => this.announceBalance(status, previous, cause),
+      onDeferred: () => this.announceDeferral(),
       now: this.now,
     });
     registerBalanceMetrics(
@@ -74,6 +75,7 @@ export class Daemon {
         const roles = this.balancer.diskRoles();
         return (this.state.reading<PredictionsReading>(PREDICTIONS)?.disks ?? []).map((d) => ({ disk: d.disk, device: d.device, role: roles.get(d.disk)?.role ?? 'unknown' }));
       },
+      () => this.balancer.drainRequest().state,
     );
     this.exposition = new Exposition(this.registry);
     for (const definition of deps.collectors) {
@@ -97,6 +99,7 @@ export class Daemon {
     await this.startMqtt(this.runtime.config.mqtt);
     // The operator's override is read before the first reading is decided or anything answered.
     await this.balancer.start();
+    this.balancer.attach(this.balanceLink());
     this.startScheduler();
     await this.startHttp();
     this.deps.logger.info({ version: this.deps.version, config: this.runtime.config.file ?? '(defaults)' }, 'harbinger started');
@@ -161,6 +164,7 @@ export class Daemon {
     if (JSON.stringify(previous.config.mqtt) !== JSON.stringify(next.config.mqtt)) {
       await this.mqtt?.stop();
       await this.startMqtt(next.config.mqtt);
+      this.balancer.attach(this.balanceLink());
     }
     this.startScheduler();
     try {
@@ -216,6 +220,18 @@ export class Daemon {
     this.balancer.onReading();
   }
 
+  /** The balance's way to the collector: reports out, drain answers in; none without MQTT. */
+  private balanceLink() {
+    const mqtt = this.mqtt;
+    const settings = this.runtime.config.mqtt;
+    if (!mqtt || !settings) return undefined;
+    return {
+      host: settings.host,
+      publishReport: (report: Parameters<MqttService['publishBalanceReport']>[0]) => mqtt.publishBalanceReport(report),
+      onAnswer: (handler: Parameters<MqttService['onDrainAnswer']>[0]) => mqtt.onDrainAnswer(handler),
+    };
+  }
+
   /** A changed load-balancer decision, or the operator's override, is also a host event for the schedulers. */
   private announceBalance(status: BalanceStatus, previous: BalanceStatus, cause: BalanceCause): void {
     this.mqtt?.publishHostEvent('balance_changed', [status.sinceMs, status.state, status.weight, status.override?.mode ?? 'none'], {
@@ -227,6 +243,29 @@ export class Daemon {
       since: new Date(status.sinceMs).toISOString(),
       cause,
       override: overrideJson(status.override),
+      ...this.drainEventData(),
+    });
+  }
+
+  /** The drain request behind a decision, when the collector is asked. */
+  private drainEventData(): Record<string, unknown> {
+    const { request, state, cluster } = this.balancer.drainRequest();
+    if (!request || !state) return {};
+    return { cluster: cluster ?? null, drain_request: { id: request.id, state, verdict: request.verdict } };
+  }
+
+  /** The collector deferred this host's drain: an event for the on-call tools, once per request. */
+  private announceDeferral(): void {
+    const { request, answer, cluster } = this.balancer.drainRequest();
+    if (!request || answer?.state !== 'deferred') return;
+    this.mqtt?.publishHostEvent('drain_deferred', [request.id], {
+      cluster: cluster ?? null,
+      request: request.id,
+      reason: answer.reason,
+      verdict: request.verdict,
+      disks: request.disks,
+      deferred_at: new Date(answer.decidedMs).toISOString(),
+      collector: answer.collector,
     });
   }
 
@@ -259,6 +298,7 @@ export class Daemon {
       mqttStatus: () => this.mqtt?.status(),
       balance: () => this.balancer.status(),
       roles: () => this.balancer.diskRoles(),
+      drain: () => this.balancer.drainRequest(),
     });
     await http.start();
     this.http = http;

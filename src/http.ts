@@ -7,6 +7,8 @@ import type { DiskRoleInfo } from './balance/disk-roles.js';
 import { overrideJson } from './balance/override.js';
 import { roleJson } from './balance/role-json.js';
 import type { BalanceStatus } from './balance/service.js';
+import type { RequestState } from './balance/drain-request.js';
+import type { DrainRequest, HeldAnswer } from './protocol/balance-report.js';
 import type { PredictionsReading } from './predict/service.js';
 import type { DbReading } from './collectors/db/collector.js';
 import { databasesHealth } from './collectors/db/health.js';
@@ -33,6 +35,31 @@ export interface HttpDeps {
   balance?: () => BalanceStatus;
   /** What each disk carries (data, redundant, system, unused, unknown). */
   roles?: () => ReadonlyMap<string, DiskRoleInfo>;
+  /** The cluster and the drain asked of the collector, with its answer. */
+  drain?: () => DrainView;
+}
+
+export interface DrainView {
+  cluster: string | undefined;
+  coordinated: boolean;
+  request: DrainRequest | undefined;
+  state: RequestState | undefined;
+  answer: (HeldAnswer & { reason: string }) | undefined;
+}
+
+/** /health `balance.drain_request`: the drain asked of the collector, and where it stands. */
+export function drainRequestJson(view: DrainView | undefined): object | null {
+  const r = view?.request;
+  if (!view || !r || !view.state) return null;
+  const a = view.answer;
+  return {
+    id: r.id,
+    state: view.state,
+    since: new Date(r.sinceMs).toISOString(),
+    verdict: r.verdict,
+    disks: r.disks,
+    answer: a ? { state: a.state, reason: a.reason, decided: new Date(a.decidedMs).toISOString(), collector: a.collector } : null,
+  };
 }
 
 /** /metrics, /health and /. Every response is built from state in memory; nothing collects here. */
@@ -198,7 +225,10 @@ export class HttpService {
             since: new Date(balance.sinceMs).toISOString(),
             decided_by: balance.decidedBy,
             override: overrideJson(balance.override),
-            current: balance.current,
+            current: { state: balance.current.state, weight: balance.current.weight, reasons: balance.current.reasons },
+            cluster: this.deps.drain?.().cluster ?? null,
+            coordinated: this.deps.drain?.().coordinated ?? false,
+            drain_request: drainRequestJson(this.deps.drain?.()),
           }
         : null,
       collectors,

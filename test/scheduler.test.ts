@@ -1,4 +1,6 @@
 import test from 'ava';
+import { BALANCE_SETTINGS } from './helpers/balance.js';
+import { CLUSTER_SETTINGS } from './helpers/fleet-service.js';
 import type { CollectorDefinition } from '../src/collectors/types.js';
 import type { Config } from '../src/config/load.js';
 import { Scheduler } from '../src/scheduler.js';
@@ -16,8 +18,8 @@ function configFor(name: string, intervalMs: number, timeoutMs: number, enabled 
     stateDir: '/nonexistent',
     predict: { alarmProbability: 0.05 },
     mqtt: undefined,
-    balance: { agentCheck: undefined, drainLevel: 'failing', downAfter: 3, unknownDiskRole: 'drain', dataPaths: [], minWeight: 10, settleMs: 0, limits: { cpuPressure: 50, memoryPressure: 20, ioPressure: 30, dbLatencySeconds: 0.25 } },
-    fleet: { listenAddress: { port: 0 }, webConfigFile: undefined, group: 'g', clientId: 'c', sessionExpirySeconds: 60, historyDays: 1, store: { driver: 'sqlite', path: ':memory:' } },
+    balance: BALANCE_SETTINGS,
+    fleet: { listenAddress: { port: 0 }, webConfigFile: undefined, group: 'g', clientId: 'c', sessionExpirySeconds: 60, historyDays: 1, store: { driver: 'sqlite', path: ':memory:' }, clusters: CLUSTER_SETTINGS },
     collector: { [name]: { enabled, intervalMs, timeoutMs, options: {} } },
   };
 }

@@ -1,7 +1,12 @@
 import type { Logger } from '../logger.js';
+import type { BalanceReport } from '../protocol/balance-report.js';
+import type { DrainAnswer } from '../protocol/drain-grant.js';
 import type { State } from '../state.js';
 import { AgentCheckServer } from './agent-check.js';
 import type { DiskRoleInfo } from './disk-roles.js';
+import { DrainFile } from './drain-file.js';
+import { DrainCoordination, type CoordinationSettings } from './drain-request.js';
+import { balanceReport } from './report.js';
 import { describeOverride } from './override-decision.js';
 import { OverrideWatcher } from './override-watch.js';
 import { OverrideStore, type Override } from './override.js';
@@ -12,8 +17,16 @@ import type { BalanceSettings } from './settings.js';
 /** The collectors whose readings the disks' roles are made of. */
 const ROLE_SOURCES: ReadonlySet<string> = new Set(['smart', 'storage', 'db']);
 
-/** Why the published decision changed: the readings, or the operator's override. */
-export type BalanceCause = 'harbinger' | 'operator';
+/** Why the published decision changed: the readings, the operator's override, or the collector's answer to a drain request. */
+export type BalanceCause = 'harbinger' | 'operator' | 'collector';
+
+/** Where the report goes and the answers come from: the MQTT service, when a broker is configured. */
+export interface BalanceLink {
+  /** The name the host has in topics. */
+  host: string;
+  publishReport: (report: BalanceReport) => void;
+  onAnswer: (handler: (answer: DrainAnswer | undefined) => void) => void;
+}
 
 export interface BalancerDeps {
   logger: Logger;
@@ -22,6 +35,8 @@ export interface BalancerDeps {
   /** Where the operator's override is kept (the agent's state directory). */
   stateDir: string;
   onChange: (status: BalanceStatus, previous: BalanceStatus, cause: BalanceCause) => void;
+  /** The collector has just deferred this host's drain request (once per request). */
+  onDeferred?: () => void;
   now?: () => number;
 }
 
@@ -36,13 +51,23 @@ export class Balancer {
   private readonly watcher: OverrideWatcher;
   private roles: Map<string, DiskRoleInfo> = new Map();
   private readonly now: () => number;
+  private readonly coordination: DrainCoordination;
+  private link: BalanceLink | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineAtMs: number | undefined;
 
   constructor(
     private settings: BalanceSettings,
     private readonly deps: BalancerDeps,
   ) {
     this.now = deps.now ?? Date.now;
-    this.service = new BalanceService(settings, this.now);
+    this.coordination = new DrainCoordination(this.coordinationSettings(), {
+      file: new DrainFile(deps.stateDir),
+      logger: deps.logger,
+      now: this.now,
+    });
+    this.service = new BalanceService(settings, this.now, this.coordination);
     this.watcher = new OverrideWatcher({
       store: new OverrideStore(deps.stateDir),
       now: this.now,
@@ -59,10 +84,77 @@ export class Balancer {
     return this.roles;
   }
 
-  /** The override is read before anything is answered, so a persisted drain holds from the first second. */
+  /** The drain request and the answer held, if any. */
+  drainRequest(): { request: ReturnType<DrainCoordination['request']>; answer: ReturnType<DrainCoordination['answer']>; state: ReturnType<DrainCoordination['state']>; coordinated: boolean; cluster: string | undefined } {
+    const c = this.coordination;
+    return { request: c.request(), answer: c.answer(), state: c.state(), coordinated: c.enabled, cluster: this.settings.cluster };
+  }
+
+  /**
+   * The override and a held grant are read before anything is answered, so a persisted drain
+   * holds from the first second.
+   */
   async start(): Promise<void> {
+    this.coordination.load();
     await this.watcher.start();
     await this.startAgentCheck();
+  }
+
+  /**
+   * Connects the balance to MQTT (or disconnects it: undefined): the report is published on every
+   * change and every report_interval, and drains for disks wait for the collector's grant when a
+   * cluster is configured.
+   */
+  attach(link: BalanceLink | undefined): void {
+    this.link = link;
+    this.coordination.configure(this.coordinationSettings());
+    clearInterval(this.reportTimer);
+    this.reportTimer = undefined;
+    if (!link) return;
+    link.onAnswer((answer) => this.onAnswer(answer));
+    this.reportTimer = setInterval(() => this.report(), this.settings.reportIntervalMs);
+    this.reportTimer.unref();
+    this.decide('harbinger');
+    this.report();
+  }
+
+  private coordinationSettings(): CoordinationSettings {
+    const { cluster, coordinate, grantTimeoutMs } = this.settings;
+    return { host: this.link?.host ?? '', cluster, enabled: coordinate && cluster !== undefined && this.link !== undefined, grantTimeoutMs };
+  }
+
+  private onAnswer(answer: DrainAnswer | undefined): void {
+    if (answer) {
+      this.deps.logger[answer.state === 'granted' ? 'info' : 'warn'](
+        { request: answer.request, state: answer.state, collector: answer.collector, reason: answer.reason },
+        answer.state === 'granted' ? 'the collector granted the drain' : 'the collector deferred the drain',
+      );
+    }
+    if (this.coordination.onAnswer(answer)) {
+      this.decide('collector');
+      if (answer?.state === 'deferred') this.deps.onDeferred?.();
+    }
+    this.report();
+  }
+
+  private report(): void {
+    const link = this.link;
+    if (!link) return;
+    link.publishReport(balanceReport(link.host, this.service.status(), this.coordination, this.deps.state, this.settings, this.now()));
+  }
+
+  /** Decides again when the wait for the collector's answer runs out, not only at the next reading. */
+  private armDeadline(): void {
+    const deadline = this.coordination.deadlineMs();
+    if (deadline === this.deadlineAtMs) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineAtMs = deadline;
+    if (deadline === undefined) return;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineAtMs = undefined;
+      this.decide('harbinger');
+    }, Math.max(0, deadline - this.now()) + 10);
+    this.deadlineTimer.unref();
   }
 
   private async startAgentCheck(): Promise<void> {
@@ -75,8 +167,11 @@ export class Balancer {
   /** SIGHUP: new limits apply at the next reading; a new agent-check address reopens the listener. */
   async reconfigure(settings: BalanceSettings): Promise<void> {
     const reopen = JSON.stringify(settings.agentCheck) !== JSON.stringify(this.settings.agentCheck);
+    const reschedule = settings.reportIntervalMs !== this.settings.reportIntervalMs;
     this.settings = settings;
     this.service.configure(settings);
+    this.coordination.configure(this.coordinationSettings());
+    if (reschedule && this.link) this.attach(this.link);
     if (reopen) {
       await this.agentCheck?.stop();
       this.agentCheck = undefined;
@@ -99,13 +194,16 @@ export class Balancer {
 
   private decide(cause: BalanceCause): void {
     const previous = this.service.status();
-    if (!this.service.update(this.deps.state, this.roles)) return;
+    const changed = this.service.update(this.deps.state, this.roles);
+    this.armDeadline();
+    if (!changed) return;
     const status = this.service.status();
     this.deps.logger[status.state === 'up' && status.weight === 100 ? 'info' : 'warn'](
       { state: status.state, weight: status.weight, from: { state: previous.state, weight: previous.weight }, reasons: status.reasons, cause },
       'load-balancer decision changed',
     );
     this.deps.onChange(status, previous, cause);
+    this.report();
   }
 
   private onOverride(active: Override | undefined, problem: string | undefined): void {
@@ -122,6 +220,11 @@ export class Balancer {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.reportTimer);
+    clearTimeout(this.deadlineTimer);
+    this.reportTimer = undefined;
+    this.deadlineTimer = undefined;
+    this.deadlineAtMs = undefined;
     await this.watcher.stop();
     await this.agentCheck?.stop();
     this.agentCheck = undefined;

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { stateFamily } from '../metrics/state-family.js';
 import { DISK_ROLES, type DiskRole } from './disk-roles.js';
+import { REQUEST_STATES, type RequestState } from './drain-request.js';
 import type { BalanceStatus } from './service.js';
 
 const STATES = ['up', 'drain', 'down'] as const;
@@ -11,7 +12,18 @@ export function registerBalanceMetrics(
   registry: Registry,
   status: () => BalanceStatus,
   roles: () => ReadonlyArray<{ disk: string; device: string; role: DiskRole }>,
+  drainRequest: () => RequestState | undefined = () => undefined,
 ): void {
+  stateFamily(registry, {
+    name: 'harbinger_balance_drain_request',
+    help: "This host's drain request to the collector (a cluster member whose data disk drains it): 1 for where it stands, waiting, granted, deferred or unanswered (past balance.grant_timeout); all 0 without one.",
+    type: 'gauge',
+    labelNames: ['state'],
+    *samples() {
+      const current = drainRequest();
+      for (const state of REQUEST_STATES) yield { labels: { state }, value: Number(state === current) };
+    },
+  });
   stateFamily(registry, {
     name: 'harbinger_balance_weight_ratio',
     help: 'The weight this host asks of the load balancer, 0-1 of its configured weight (0 when drained or down).',

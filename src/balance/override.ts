@@ -1,5 +1,6 @@
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncDir, writeFileDurably } from '../durable-file.js';
 
 /**
  * An operator's override of the load-balancer decision: `drain` takes the host out whatever
@@ -172,30 +173,11 @@ export class OverrideStore {
   write(override: Override): void {
     const problem = parseOverride(JSON.parse(toFile(override)));
     if (typeof problem === 'string') throw new OverrideWriteError(`the override is not valid: ${problem}`, undefined);
-    const temp = `${this.path}.${process.pid}.tmp`;
-    let fd: number | undefined;
     try {
-      // Left over by a crashed run that had this pid: O_EXCL below would refuse it.
-      if (statSync(temp, { throwIfNoEntry: false })) unlinkSync(temp);
-      fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-      const data = Buffer.from(toFile(override));
-      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
-      // The umask may have taken bits off the mode given to open.
-      fchmodSync(fd, 0o644);
       const dir = statSync(this.stateDir);
-      if (process.geteuid?.() === 0 && (dir.uid !== 0 || dir.gid !== 0)) fchownSync(fd, dir.uid, dir.gid);
-      fsyncSync(fd);
-      closeSync(fd);
-      fd = undefined;
-      renameSync(temp, this.path);
-      this.syncDir();
+      const owner = process.geteuid?.() === 0 && (dir.uid !== 0 || dir.gid !== 0) ? { uid: dir.uid, gid: dir.gid } : undefined;
+      writeFileDurably(this.path, toFile(override), { mode: 0o644, ...(owner ? { owner } : {}) });
     } catch (err) {
-      if (fd !== undefined) closeSync(fd);
-      try {
-        unlinkSync(temp);
-      } catch {
-        // Not created, or already renamed: nothing to clean.
-      }
       throw this.writeError('write', err);
     }
   }
@@ -208,7 +190,7 @@ export class OverrideStore {
       if (errnoCode(err) === 'ENOENT') return false;
       throw this.writeError('remove', err);
     }
-    this.syncDir();
+    syncDir(this.stateDir);
     return true;
   }
 
@@ -236,20 +218,6 @@ export class OverrideStore {
       return stat.isDirectory() ? stat.uid : undefined;
     } catch {
       return undefined;
-    }
-  }
-
-  /** The rename is durable only once the directory is on disk too; a failure here loses nothing but that. */
-  private syncDir(): void {
-    try {
-      const fd = openSync(this.stateDir, constants.O_RDONLY);
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      // Some file systems refuse fsync on a directory; the file itself is already synced.
     }
   }
 

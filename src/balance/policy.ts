@@ -1,8 +1,9 @@
 import { RISK_LEVELS, type RiskLevel } from '../predict/types.js';
+import type { BalanceState, DrainVerdict } from '../protocol/balance-report.js';
 import type { DiskRole } from './disk-roles.js';
 import type { BalanceSettings } from './settings.js';
 
-export type BalanceState = 'up' | 'drain' | 'down';
+export type { BalanceState };
 
 /** What the load balancer should do with this host, and why. */
 export interface BalanceDecision {
@@ -11,11 +12,17 @@ export interface BalanceDecision {
   weight: number;
   /** One sentence per cause, worst first; empty when all is well. */
   reasons: string[];
+  /**
+   * Set when the state is `drain` because of data disks: which disks, whether any is the drive's
+   * own verdict, and the decision the host would have without them (what it publishes while the
+   * collector has not granted the drain).
+   */
+  diskDrain?: { disks: string[]; verdict: DrainVerdict; level: 'degraded' | 'failing'; undrained: BalanceDecision };
 }
 
 export interface BalanceInputs {
   /** Each disk's level and what it carries (disk-roles.ts). */
-  disks?: ReadonlyArray<{ disk: string; device: string; level: RiskLevel; role: DiskRole; roleReason?: string }>;
+  disks?: ReadonlyArray<{ disk: string; device: string; level: RiskLevel; role: DiskRole; roleReason?: string; verdict?: DrainVerdict }>;
   /** Host PSI `some`, 60 s averages, percent of time; absent when the kernel has no PSI. */
   pressure?: { cpu?: number; memory?: number; io?: number };
   /**
@@ -52,8 +59,17 @@ export function decide(inputs: BalanceInputs, settings: BalanceSettings): Balanc
   const draining = (inputs.disks ?? []).filter((d) => drains(d, settings));
   for (const d of draining) reasons.push(drainReason(d));
   if (down.length > 0) return { state: 'down', weight: 0, reasons };
-  if (draining.length > 0) return { state: 'drain', weight: 0, reasons };
+  const undrained = weighted(inputs, settings);
+  if (draining.length > 0) {
+    const verdict = draining.some((d) => d.verdict === 'drive') ? 'drive' : 'prediction';
+    const level = draining.some((d) => d.level === 'failing') ? 'failing' : 'degraded';
+    return { state: 'drain', weight: 0, reasons, diskDrain: { disks: draining.map((d) => d.disk), verdict, level, undrained } };
+  }
+  return undrained;
+}
 
+/** The weight from pressure and latency alone. */
+function weighted(inputs: BalanceInputs, settings: BalanceSettings): BalanceDecision {
   const factors: Array<{ factor: number; reason: string }> = [];
   const { limits } = settings;
   const over = (what: string, value: number | undefined, limit: number, show: (v: number) => string) => {

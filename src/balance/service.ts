@@ -3,6 +3,8 @@ import type { PressureReading } from '../collectors/pressure/index.js';
 import type { PredictionsReading } from '../predict/service.js';
 import { PREDICTIONS, type State } from '../state.js';
 import type { DiskRoleInfo } from './disk-roles.js';
+import type { DrainCoordination } from './drain-request.js';
+import { drainVerdict } from './drive-verdict.js';
 import type { Override } from './override.js';
 import { withOverride } from './override-decision.js';
 import { decide, severity, type BalanceDecision, type BalanceInputs } from './policy.js';
@@ -40,6 +42,8 @@ export class BalanceService {
   constructor(
     private settings: BalanceSettings,
     private readonly now: () => number = Date.now,
+    /** The collector's grants for drains (cluster-aware balancing); absent: the host decides alone. */
+    private readonly coordination?: DrainCoordination,
   ) {
     const initial: BalanceDecision = { state: 'up', weight: 100, reasons: [] };
     this.published = { ...initial, sinceMs: now(), current: initial, decidedBy: 'harbinger' };
@@ -64,7 +68,8 @@ export class BalanceService {
   update(state: State, roles: ReadonlyMap<string, DiskRoleInfo>): boolean {
     const nowMs = this.now();
     const decision = decide(this.inputs(state, roles), this.settings);
-    this.window.push({ atMs: nowMs, decision });
+    const coordinated = this.coordination ? this.coordination.apply(decision, this.override) : decision;
+    this.window.push({ atMs: nowMs, decision: coordinated });
     this.window = this.window.filter((entry, i) => i === this.window.length - 1 || nowMs - entry.atMs < this.settings.settleMs);
     const worst = this.window.reduce((a, b) => (severity(b.decision) > severity(a.decision) ? b : a)).decision;
     const final = withOverride(worst, this.override);
@@ -87,7 +92,7 @@ export class BalanceService {
     if (predictions) {
       inputs.disks = predictions.disks.map((d) => {
         const role = roles.get(d.disk);
-        return { disk: d.disk, device: d.device, level: d.level, role: role?.role ?? 'unknown', ...(role ? { roleReason: role.reason } : {}) };
+        return { disk: d.disk, device: d.device, level: d.level, role: role?.role ?? 'unknown', verdict: drainVerdict(d.evidence), ...(role ? { roleReason: role.reason } : {}) };
       });
     }
     const psi = state.reading<PressureReading>('pressure')?.psi;

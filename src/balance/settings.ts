@@ -51,6 +51,42 @@ export const BALANCE_SCHEMA = {
       $comment: 'paths that hold database data besides what the databases report (a database not probed, an archive directory)',
       default: [],
     },
+    cluster: {
+      type: 'string',
+      pattern: '^[^/#+]*$',
+      maxLength: 200,
+      description: 'a name without /, # or +, or empty',
+      $comment: 'the load-balancer backend this host serves in; hosts with the same cluster share a drain budget at the collector; empty: none',
+      default: '',
+    },
+    capacity: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 1000000,
+      description: 'a number above 0',
+      $comment: "this host's capacity relative to the other members of its cluster (its weight in the load balancer): 2 carries twice the load of 1",
+      default: 1,
+    },
+    report_interval: {
+      type: 'string',
+      pattern: DURATION_PATTERN,
+      description: 'a duration like 15s, 1m30s or 500ms',
+      $comment: 'with MQTT: the retained <root>/<host>/balance report (decision, drain request, load) is re-sent at least this often; it is also the heartbeat the collector watches',
+      default: '30s',
+    },
+    coordinate: {
+      type: 'boolean',
+      description: 'true or false',
+      $comment: 'with a cluster and MQTT: a drain for a disk waits for the collector\'s grant, so no more of the cluster is drained than it can carry; false: the host drains on its own decision',
+      default: true,
+    },
+    grant_timeout: {
+      type: 'string',
+      pattern: DURATION_PATTERN,
+      description: 'a duration like 15s, 1m30s or 500ms',
+      $comment: "a drain request with no answer from the collector this long drains anyway, but only on the drive's own verdict (SMART FAILED, NVMe critical warning), never on a prediction",
+      default: '2m',
+    },
     min_weight: { ...percent('the lowest weight pressure or latency can give (drain and down aside)', 10), minimum: 1 },
     settle: {
       type: 'string',
@@ -84,6 +120,13 @@ export interface BalanceSettings {
   downAfter: number;
   unknownDiskRole: 'drain' | 'ignore';
   dataPaths: string[];
+  /** The cluster this host serves in; undefined: none. */
+  cluster: string | undefined;
+  capacity: number;
+  reportIntervalMs: number;
+  /** Ask the collector before draining for a disk (effective with a cluster and MQTT). */
+  coordinate: boolean;
+  grantTimeoutMs: number;
   minWeight: number;
   settleMs: number;
   limits: { cpuPressure: number; memoryPressure: number; ioPressure: number; dbLatencySeconds: number };
@@ -101,8 +144,17 @@ export function toBalanceSettings(raw: Record<string, any>, originOf: (path: str
   }
   const latencyMs = parseDuration(raw.limits.db_latency);
   if (latencyMs <= 0) problems.push({ key: 'balance.limits.db_latency', message: 'must be more than 0', ...originOf(['balance', 'limits', 'db_latency']) });
+  const reportIntervalMs = parseDuration(raw.report_interval);
+  if (reportIntervalMs < 1000) problems.push({ key: 'balance.report_interval', message: `must be at least 1s, got "${raw.report_interval}"`, ...originOf(['balance', 'report_interval']) });
+  const grantTimeoutMs = parseDuration(raw.grant_timeout);
+  if (grantTimeoutMs < 1000) problems.push({ key: 'balance.grant_timeout', message: `must be at least 1s, got "${raw.grant_timeout}"`, ...originOf(['balance', 'grant_timeout']) });
   return {
     agentCheck,
+    cluster: raw.cluster || undefined,
+    capacity: raw.capacity,
+    reportIntervalMs,
+    coordinate: raw.coordinate,
+    grantTimeoutMs,
     drainLevel: raw.drain_level,
     downAfter: raw.down_after,
     unknownDiskRole: raw.unknown_disk_role,

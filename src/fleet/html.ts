@@ -1,6 +1,7 @@
 import type { fleetHosts } from './api.js';
 import { isOverdue } from '../predict/replace-by.js';
 import { diskLabel, type MaintenanceItem } from './maintenance.js';
+import type { ClusterSnapshot } from './clusters/snapshot.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -17,7 +18,7 @@ const percent = (p: number) => `${Math.round(p * 1000) / 10}%`;
  * The fleet page: hosts, the maintenance schedule and every disk, rendered on the server from the
  * same data as the JSON API. No script; every value from an agent is escaped.
  */
-export function fleetPage(hosts: ReturnType<typeof fleetHosts>, schedule: readonly MaintenanceItem[], version: string, nowMs: number): string {
+export function fleetPage(hosts: ReturnType<typeof fleetHosts>, schedule: readonly MaintenanceItem[], clusters: readonly ClusterSnapshot[], version: string, nowMs: number): string {
   const e = escapeHtml;
   const level = (l: string) => `<span class="${e(l)}">${e(l)}</span>`;
   const hostRows = hosts.map((h) => {
@@ -38,14 +39,37 @@ export function fleetPage(hosts: ReturnType<typeof fleetHosts>, schedule: readon
   );
   const table = (head: string[], rows: string[], empty: string) =>
     rows.length === 0 ? `<p><small>${empty}</small></p>` : `<table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>\n${rows.join('\n')}</table>`;
+  const clusterSections = clusters.map((c) => {
+    const grantOf = new Map(c.grants.map((g) => [g.host, g]));
+    const ratio = c.headroom.ratio;
+    const failover =
+      ratio === undefined
+        ? `<small>unknown${c.headroom.worst?.unknown.length ? `: no CPU reading from ${e(c.headroom.worst.unknown.join(', '))}` : ''}</small>`
+        : ratio === Infinity
+          ? '<strong class="failing">no member would be left</strong>'
+          : `<span class="${ratio > 0.8 ? 'failing' : 'ok'}">${percent(ratio)}</span> <small>if ${e(c.headroom.worst?.lost ?? '')} dropped out</small>`;
+    const rows = c.members.map((m) => {
+      const r = m.report;
+      const g = grantOf.get(m.host);
+      const answer = g ? `<span class="${g.state === 'granted' ? 'degraded' : 'failing'}">${e(g.state)}</span><br><small>${e(g.reason)}</small>` : r.request ? '<small>asked</small>' : '';
+      const cpu = r.load.cpuUtilization === undefined ? '<small>?</small>' : percent(r.load.cpuUtilization);
+      const conns = r.load.databases.filter((d) => d.connections !== undefined).map((d) => `${e(d.target)} ${d.connections}/${d.maxConnections ?? '?'}`).join('<br>');
+      return `<tr><td>${e(m.host)}</td><td class="${m.state === 'up' ? 'ok' : 'failing'}">${e(m.state)}${m.offline ? ` <small>(${e(m.offline)})</small>` : ''}</td><td>${r.weight}%</td><td>${r.capacity}</td><td>${cpu}</td><td>${conns}</td><td>${answer}</td><td>${r.reasons.slice(0, 2).map((x) => e(x)).join('<br>')}</td></tr>`;
+    });
+    return `<h3>${e(c.cluster)}</h3>
+<p>${c.drained} of ${c.members.length} out of the pool (at most ${c.maxDrained}) · failover: ${failover}</p>
+${table(['host', 'state', 'weight', 'capacity', 'CPU', 'connections', 'drain', 'reasons'], rows, 'No member.')}`;
+  });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>harbinger fleet</title><style>${STYLE}</style></head>
 <body><h1>harbinger fleet</h1>
 <p><small>${e(new Date(nowMs).toISOString())} · collector ${e(version)} ·
-<a href="api/fleet">/api/fleet</a> · <a href="api/maintenance">/api/maintenance</a> · <a href="api/events">/api/events</a> ·
+<a href="api/fleet">/api/fleet</a> · <a href="api/clusters">/api/clusters</a> · <a href="api/maintenance">/api/maintenance</a> · <a href="api/events">/api/events</a> ·
 <a href="maintenance.ics">maintenance.ics</a> · <a href="maintenance.csv">maintenance.csv</a> · <a href="metrics">/metrics</a></small></p>
 <h2>Disks to replace (${schedule.length})</h2>
 ${table(['replace by', 'host', 'disk', 'level', 'probability', 'evidence'], scheduleRows, 'No disk is degraded or failing.')}
+<h2>Clusters (${clusters.length})</h2>
+${clusterSections.length === 0 ? '<p><small>No host names a cluster (balance.cluster).</small></p>' : clusterSections.join('\n')}
 <h2>Hosts (${hosts.length})</h2>
 ${table(['host', 'state', 'version', 'last seen', 'disks'], hostRows, 'No host has reported yet.')}
 <h2>Disks (${diskRows.length})</h2>

@@ -10,8 +10,9 @@ import { maintenanceCalendar } from './ics.js';
 import { maintenanceSchedule } from './maintenance.js';
 import type { FleetMetrics } from './metrics.js';
 import type { FleetStore } from './store.js';
+import { clustersJson, type ClusterSnapshot } from './clusters/snapshot.js';
 
-export const FLEET_PATHS = ['/', '/api/fleet', '/api/maintenance', '/api/events', '/maintenance.ics', '/maintenance.csv', '/metrics', '/health'];
+export const FLEET_PATHS = ['/', '/api/fleet', '/api/clusters', '/api/maintenance', '/api/events', '/maintenance.ics', '/maintenance.csv', '/metrics', '/health'];
 const MAX_EVENTS = 1000;
 const DEFAULT_EVENTS = 100;
 
@@ -25,6 +26,8 @@ export interface FleetHttpDeps {
   health: () => { status: 'ok' | 'degraded' } & Record<string, unknown>;
   /** Reports each store read, so store health covers reads as well as writes. */
   storeRead: (err?: unknown) => void;
+  /** Every cluster: members, grants, deferrals, the failover figure. */
+  clusters: () => Promise<ClusterSnapshot[]>;
 }
 
 class StoreUnavailable extends Error {}
@@ -65,11 +68,14 @@ export class FleetHttp {
       switch (url.pathname) {
         case '/': {
           const hosts = await this.fleet();
-          send(req, res, 200, 'text/html; charset=utf-8', fleetPage(hosts, this.schedule(hosts), this.deps.version, now));
+          const clusters = await this.read(() => this.deps.clusters());
+          send(req, res, 200, 'text/html; charset=utf-8', fleetPage(hosts, this.schedule(hosts), clusters, this.deps.version, now));
           return;
         }
         case '/api/fleet':
           return sendJson(req, res, fleetJson(await this.fleet(), now));
+        case '/api/clusters':
+          return sendJson(req, res, clustersJson(await this.read(() => this.deps.clusters()), now));
         case '/api/maintenance':
           return sendJson(req, res, maintenanceJson(this.schedule(await this.fleet()), now));
         case '/api/events': {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { ClusterCoordinator } from './clusters/coordinator.js';
 import { MESSAGE_KINDS, parseMessage } from './messages.js';
 import type { FleetStore } from './store.js';
 
@@ -23,6 +24,8 @@ export interface IngestDeps {
   logger: Logger;
   topicRoot: string;
   now: () => number;
+  /** Drain grants for clusters: balance reports and agent status go there too. */
+  clusters?: ClusterCoordinator;
 }
 
 /**
@@ -67,9 +70,14 @@ export class Ingest {
           break;
         case 'status':
           await store.putStatus(parsed.status);
+          await this.deps.clusters?.onStatus(parsed.status.host, parsed.status.state === 'online');
           break;
         case 'host-cleared':
           await store.removeHost(parsed.host);
+          await this.deps.clusters?.onHostRemoved(parsed.host);
+          break;
+        case 'balance':
+          await this.deps.clusters?.onReport(parsed.host, parsed.report, this.deps.now());
           break;
         case 'disk':
           await store.putDisk(parsed.disk);

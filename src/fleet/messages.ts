@@ -1,12 +1,18 @@
+import { parseBalanceReport, type BalanceReport } from '../protocol/balance-report.js';
+import { PayloadError } from '../protocol/fields.js';
 import { RISK_LEVELS } from '../predict/types.js';
 import { optional } from './store.js';
 import type { DiskRecord, Evidence, FleetEvent, HostStatus, RiskLevel } from './types.js';
 
 /** What a topic under the root is: the three kinds of message the agents publish. */
-export type TopicKind = { kind: 'status'; host: string } | { kind: 'disk'; host: string; slot: string } | { kind: 'event'; host: string; eventKind: string };
+export type TopicKind =
+  | { kind: 'status'; host: string }
+  | { kind: 'disk'; host: string; slot: string }
+  | { kind: 'event'; host: string; eventKind: string }
+  | { kind: 'balance'; host: string };
 
 /** The message kinds, as the `kind` label of the invalid-message counter. */
-export const MESSAGE_KINDS = ['status', 'disk', 'event'] as const;
+export const MESSAGE_KINDS = ['status', 'disk', 'event', 'balance'] as const;
 
 /**
  * A parsed message: the record to store, a cleared retained topic, or why it is refused. A
@@ -18,6 +24,7 @@ export type Parsed =
   | { kind: 'disk'; disk: DiskRecord }
   | { kind: 'disk-cleared'; host: string; slot: string }
   | { kind: 'event'; event: FleetEvent }
+  | { kind: 'balance'; host: string; report: BalanceReport | undefined }
   | { kind: 'invalid'; messageKind: (typeof MESSAGE_KINDS)[number] | 'topic'; host: string; reason: string };
 
 export function parseTopic(root: string, topic: string): TopicKind | undefined {
@@ -26,6 +33,7 @@ export function parseTopic(root: string, topic: string): TopicKind | undefined {
   const [host, what, name] = parts;
   if (!host) return undefined;
   if (parts.length === 2 && what === 'status') return { kind: 'status', host };
+  if (parts.length === 2 && what === 'balance') return { kind: 'balance', host };
   if (parts.length === 3 && what === 'disks' && name) return { kind: 'disk', host, slot: name };
   if (parts.length === 3 && what === 'events' && name) return { kind: 'event', host, eventKind: name };
   return undefined;
@@ -50,9 +58,10 @@ export function parseMessage(root: string, topic: string, payload: Buffer, recei
       if (text === '') return { kind: 'disk-cleared', host: where.host, slot: where.slot };
       return { kind: 'disk', disk: toDisk(where.host, where.slot, json(text), receivedMs) };
     }
+    if (where.kind === 'balance') return { kind: 'balance', host: where.host, report: text === '' ? undefined : parseBalanceReport(where.host, text) };
     return { kind: 'event', event: toEvent(where.host, json(text), receivedMs) };
   } catch (err) {
-    if (!(err instanceof Invalid)) throw err;
+    if (!(err instanceof Invalid) && !(err instanceof PayloadError)) throw err;
     return { kind: 'invalid', messageKind: where.kind, host: where.host, reason: err.message };
   }
 }

@@ -6,12 +6,16 @@ import type { FleetSummary } from './api.js';
 import type { IngestStats } from './ingest.js';
 import type { SubscriberStats } from './subscriber.js';
 import { HOST_STATES } from './types.js';
+import { MEMBER_STATES } from './clusters/members.js';
+import type { ClusterSnapshot } from './clusters/snapshot.js';
 
 export interface FleetMetricsSource {
   ingest: () => IngestStats;
   subscriber: () => SubscriberStats;
   /** Hosts by state and disks by level, read from the store for this scrape; undefined when it failed. */
   summary: () => Promise<FleetSummary | undefined>;
+  /** Every cluster, read for this scrape; undefined when the store failed. */
+  clusters: () => Promise<ClusterSnapshot[] | undefined>;
 }
 
 /**
@@ -22,6 +26,7 @@ export interface FleetMetricsSource {
 export class FleetMetrics {
   private readonly registry = new Registry();
   private summary: FleetSummary | undefined;
+  private clusters: ClusterSnapshot[] | undefined;
 
   constructor(
     version: string,
@@ -59,6 +64,52 @@ export class FleetMetrics {
       *samples() {
         const s = fleet();
         if (s) for (const level of RISK_LEVELS) yield { labels: { level }, value: s.disks[level] };
+      },
+    });
+    const clusters = () => this.clusters ?? [];
+    stateFamily(registry, {
+      name: 'harbinger_fleet_cluster_members',
+      help: "Members of each cluster (balance.cluster) by state: up (in the pool), drain, down (a database does not answer), offline (agent gone or silent).",
+      type: 'gauge',
+      labelNames: ['cluster', 'state'],
+      *samples() {
+        for (const c of clusters()) for (const state of MEMBER_STATES) yield { labels: { cluster: c.cluster, state }, value: c.counts[state] };
+      },
+    });
+    stateFamily(registry, {
+      name: 'harbinger_fleet_cluster_drained',
+      help: 'Members of each cluster out of the pool: drained, down, offline, or granted a drain; what counts against fleet.clusters.max_drained.',
+      type: 'gauge',
+      labelNames: ['cluster'],
+      *samples() {
+        for (const c of clusters()) yield { labels: { cluster: c.cluster }, value: c.drained };
+      },
+    });
+    stateFamily(registry, {
+      name: 'harbinger_fleet_cluster_max_drained',
+      help: 'The drain budget of each cluster (fleet.clusters.max_drained, or its override).',
+      type: 'gauge',
+      labelNames: ['cluster'],
+      *samples() {
+        for (const c of clusters()) yield { labels: { cluster: c.cluster }, value: c.maxDrained };
+      },
+    });
+    stateFamily(registry, {
+      name: 'harbinger_fleet_cluster_failover_utilization_ratio',
+      help: 'How full the fullest remaining member of each cluster would be (CPU, or connections against max_connections) if the member whose loss hurts most dropped out; +Inf when none would be left; absent when a member reports no CPU.',
+      type: 'gauge',
+      labelNames: ['cluster'],
+      *samples() {
+        for (const c of clusters()) if (c.headroom.ratio !== undefined) yield { labels: { cluster: c.cluster }, value: c.headroom.ratio };
+      },
+    });
+    stateFamily(registry, {
+      name: 'harbinger_fleet_cluster_deferred',
+      help: 'Drain requests of each cluster deferred now (budget spent, or the others could not carry the load): failing data disks still serving.',
+      type: 'gauge',
+      labelNames: ['cluster'],
+      *samples() {
+        for (const c of clusters()) yield { labels: { cluster: c.cluster }, value: c.grants.filter((g) => g.state === 'deferred').length };
       },
     });
     const single = (name: string, help: string, type: 'gauge' | 'counter', value: () => number) =>
@@ -104,7 +155,7 @@ export class FleetMetrics {
 
   /** The scrape: the fleet gauges are read from the store now; without it they are left out. */
   async render(): Promise<string> {
-    this.summary = await this.source.summary();
+    [this.summary, this.clusters] = await Promise.all([this.source.summary(), this.source.clusters()]);
     return this.registry.metrics();
   }
 }

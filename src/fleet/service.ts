@@ -8,9 +8,12 @@ import { FleetMetrics } from './metrics.js';
 import type { FleetSettings, FleetStoreSettings } from './settings.js';
 import { createStore, type FleetStore } from './store.js';
 import { FleetSubscriber } from './subscriber.js';
+import { ClusterCoordinator } from './clusters/coordinator.js';
 
 const DAY_MS = 86_400_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** Leases run out and members fall silent between messages: every cluster is decided again this often. */
+const CLUSTER_SWEEP_MS = 15_000;
 
 /** What `harbinger collector` runs with: the broker (`mqtt:`), its own section, its web config. */
 export interface FleetRuntime {
@@ -35,6 +38,7 @@ export class FleetCollector {
   private subscriber: FleetSubscriber | undefined;
   private http: FleetHttp | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private clusters: ClusterCoordinator | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -56,16 +60,41 @@ export class FleetCollector {
     await store.open();
     this.store = store;
     logger.info({ store: describeStore(fleet.store) }, 'fleet store open');
-    const ingest = new Ingest({ store, logger: logger.child({ component: 'ingest' }), topicRoot: mqtt.topicRoot, now: this.now });
+    let subscriber: FleetSubscriber | undefined;
+    const clusters = new ClusterCoordinator(fleet.clusters, {
+      store,
+      logger: logger.child({ component: 'clusters' }),
+      topicRoot: mqtt.topicRoot,
+      collector: fleet.clientId,
+      publish: (topic, payload) => subscriber?.publishRetained(topic, payload),
+      now: this.now,
+    });
+    this.clusters = clusters;
+    const ingest = new Ingest({ store, logger: logger.child({ component: 'ingest' }), topicRoot: mqtt.topicRoot, now: this.now, clusters });
     this.ingest = ingest;
-    const subscriber = new FleetSubscriber(
+    subscriber = new FleetSubscriber(
       { mqtt, group: fleet.group, clientId: fleet.clientId, sessionExpirySeconds: fleet.sessionExpirySeconds },
-      { logger: logger.child({ component: 'mqtt' }), handle: (topic, payload) => ingest.handle(topic, payload), now: this.now },
+      {
+        logger: logger.child({ component: 'mqtt' }),
+        handle: (topic, payload) => ingest.handle(topic, payload),
+        now: this.now,
+        onConnected: () => void clusters.republish().catch((err) => ingest.storeFailed(err, 'read')),
+      },
     );
     const storeRead = (err?: unknown) => (err === undefined ? ingest.storeOk() : ingest.storeFailed(err, 'read'));
     const metrics = new FleetMetrics(version, {
       ingest: () => ingest.stats,
-      subscriber: () => subscriber.stats,
+      subscriber: () => subscriber!.stats,
+      clusters: async () => {
+        try {
+          const snapshots = await clusters.snapshots();
+          storeRead();
+          return snapshots;
+        } catch (err) {
+          storeRead(err);
+          return undefined;
+        }
+      },
       summary: async () => {
         try {
           const summary = fleetSummary(fleetHosts(await store.hosts(), await store.disks()));
@@ -79,12 +108,13 @@ export class FleetCollector {
     });
     const http = new FleetHttp(
       { listenAddress: fleet.listenAddress, web },
-      { store, metrics, logger: logger.child({ component: 'http' }), version, now: this.now, health: () => this.health(), storeRead },
+      { store, metrics, logger: logger.child({ component: 'http' }), version, now: this.now, health: () => this.health(), storeRead, clusters: () => clusters.snapshots() },
     );
     await http.start();
     this.http = http;
     subscriber.start();
     this.subscriber = subscriber;
+    clusters.start(CLUSTER_SWEEP_MS);
     void this.prune();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     logger.info({ version, url: mqtt.url, clientId: fleet.clientId, group: fleet.group }, 'harbinger collector started');
@@ -92,6 +122,7 @@ export class FleetCollector {
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    this.clusters?.stop();
     const steps: Array<[string, () => Promise<void> | undefined]> = [
       ['mqtt', () => this.subscriber?.stop()],
       ['http', () => this.http?.stop()],

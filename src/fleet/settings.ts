@@ -46,6 +46,51 @@ export const FLEET_SCHEMA = {
       $comment: 'days of event history kept in the store',
       default: 365,
     },
+    clusters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        max_drained: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 10000,
+          description: 'a whole number, 0 or more',
+          $comment: "hosts of one cluster out of the pool at once (granted drains, operator drains, databases that do not answer, hosts gone) beyond which no drain is granted; 0: none is granted",
+          default: 1,
+        },
+        max_utilization: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 1,
+          description: 'a ratio above 0, at most 1',
+          $comment: "a drain is granted only while every member left in the pool would stay at or below this share of its CPU and of its max_connections",
+          default: 0.9,
+        },
+        lease: {
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          description: 'a duration like 15s, 1m30s or 500ms',
+          $comment: 'a grant lasts this long unless the host renews it (each of its reports does); a host gone silent loses it, and counts as out of the pool while gone',
+          default: '5m',
+        },
+        overrides: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['cluster'],
+            properties: {
+              cluster: { type: 'string', minLength: 1, pattern: '^[^/#+]*$' },
+              max_drained: { type: 'integer', minimum: 0, maximum: 10000 },
+              max_utilization: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            },
+          },
+          description: 'a list of {cluster, max_drained, max_utilization}',
+          $comment: 'per-cluster budgets that replace the defaults above for the clusters they name',
+          default: [],
+        },
+      },
+    },
     store: {
       type: 'object',
       additionalProperties: false,
@@ -61,8 +106,25 @@ export const FLEET_SCHEMA = {
 
 export type FleetStoreSettings = { driver: 'sqlite'; path: string } | { driver: 'postgres'; dsn: string; password?: string };
 
+/** A cluster's drain budget. */
+export interface ClusterBudget {
+  maxDrained: number;
+  maxUtilization: number;
+}
+
+export interface ClusterSettings extends ClusterBudget {
+  leaseMs: number;
+  /** Per-cluster budgets, by cluster name. */
+  overrides: ReadonlyMap<string, ClusterBudget>;
+}
+
+export function budgetOf(settings: ClusterSettings, cluster: string): ClusterBudget {
+  return settings.overrides.get(cluster) ?? { maxDrained: settings.maxDrained, maxUtilization: settings.maxUtilization };
+}
+
 /** The validated `fleet:` section. */
 export interface FleetSettings {
+  clusters: ClusterSettings;
   listenAddress: ListenAddress;
   webConfigFile: string | undefined;
   group: string;
@@ -99,7 +161,16 @@ export function toFleetSettings(raw: Record<string, any>, stateDir: string, orig
     }
     store = { driver: 'sqlite', path: s.path || join(stateDir, 'fleet.sqlite') };
   }
+  const c = raw.clusters;
+  const leaseMs = parseDuration(c.lease);
+  if (leaseMs < 10_000) problem('clusters.lease', `must be at least 10s, got "${c.lease}": hosts renew it with each report (balance.report_interval, 30s by default)`);
+  const overrides = new Map<string, ClusterBudget>();
+  for (const [i, o] of (c.overrides as Array<Record<string, any>>).entries()) {
+    if (overrides.has(o.cluster)) problem(`clusters.overrides`, `cluster ${o.cluster} is listed twice (entries ${[...overrides.keys()].indexOf(o.cluster) + 1} and ${i + 1})`);
+    overrides.set(o.cluster, { maxDrained: o.max_drained ?? c.max_drained, maxUtilization: o.max_utilization ?? c.max_utilization });
+  }
   return {
+    clusters: { maxDrained: c.max_drained, maxUtilization: c.max_utilization, leaseMs, overrides },
     listenAddress: typeof listen === 'string' ? { port: 0 } : listen,
     webConfigFile: raw.web_config_file || undefined,
     group: raw.group,

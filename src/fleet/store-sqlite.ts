@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { optional, parseJson, type FleetStore } from './store.js';
+import type { GrantChange, GrantRow } from './clusters/grants.js';
+import { grantParams, optional, parseJson, type FleetStore } from './store.js';
 import type { DiskRecord, EventQuery, FleetEvent, HostRecord, HostStatus } from './types.js';
 
 /**
@@ -52,11 +53,42 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX IF NOT EXISTS events_received ON events (received);
    CREATE INDEX IF NOT EXISTS events_host_disk ON events (host, disk, time);`,
+  `CREATE TABLE IF NOT EXISTS drain_grants (
+     host TEXT PRIMARY KEY,
+     cluster TEXT NOT NULL,
+     request TEXT NOT NULL,
+     state TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     verdict TEXT NOT NULL,
+     decided INTEGER NOT NULL,
+     lease_expires INTEGER,
+     collector TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS drain_grants_cluster ON drain_grants (cluster);`,
 ];
 
 /** Any message from a host proves it exists: a host known only from its disks is `unknown`. */
 const TOUCH_HOST = `INSERT INTO hosts (host, state, last_seen) VALUES (?, 'unknown', ?)
   ON CONFLICT (host) DO UPDATE SET last_seen = max(hosts.last_seen, excluded.last_seen)`;
+
+const UPSERT_GRANT = `INSERT INTO drain_grants (host, cluster, request, state, reason, verdict, decided, lease_expires, collector)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (host) DO UPDATE SET cluster = excluded.cluster, request = excluded.request, state = excluded.state, reason = excluded.reason,
+    verdict = excluded.verdict, decided = excluded.decided, lease_expires = excluded.lease_expires, collector = excluded.collector`;
+
+function grantRow(r: Record<string, any>): GrantRow {
+  return {
+    host: r.host,
+    cluster: r.cluster,
+    request: r.request,
+    state: r.state,
+    reason: r.reason,
+    verdict: r.verdict,
+    decidedMs: r.decided,
+    ...(r.lease_expires !== null ? { leaseExpiresMs: r.lease_expires } : {}),
+    collector: r.collector,
+  };
+}
 
 /**
  * The embedded store: one SQLite file (WAL, synchronous=FULL, so a write is on disk before the
@@ -206,6 +238,26 @@ export class SqliteFleetStore implements FleetStore {
 
   async prune(beforeMs: number): Promise<number> {
     return this.stmt('DELETE FROM events WHERE received < ?').run(beforeMs).changes;
+  }
+
+  async decideGrants(cluster: string, decide: (current: GrantRow[]) => GrantChange[]): Promise<GrantChange[]> {
+    const db = this.handle();
+    // IMMEDIATE: the write lock is taken before the read, as PostgreSQL's advisory lock is.
+    return db
+      .transaction(() => {
+        const current = (this.stmt('SELECT * FROM drain_grants WHERE cluster = ? ORDER BY host').all(cluster) as Record<string, any>[]).map(grantRow);
+        const changes = decide(current);
+        for (const change of changes) {
+          if (change.kind === 'released') this.stmt('DELETE FROM drain_grants WHERE host = ? AND request = ?').run(change.row.host, change.row.request);
+          else this.stmt(UPSERT_GRANT).run(...grantParams(change.row, (ms) => ms));
+        }
+        return changes;
+      })
+      .immediate();
+  }
+
+  async grants(): Promise<GrantRow[]> {
+    return (this.stmt('SELECT * FROM drain_grants ORDER BY host').all() as Record<string, any>[]).map(grantRow);
   }
 
   private handle(): Database.Database {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { GrantChange, GrantRow } from './clusters/grants.js';
 import type { FleetStoreSettings } from './settings.js';
 import type { DiskRecord, EventQuery, FleetEvent, HostRecord, HostStatus } from './types.js';
 
@@ -28,6 +29,20 @@ export interface FleetStore {
   countEvents(): Promise<number>;
   /** Deletes events received before this time; returns how many. */
   prune(beforeMs: number): Promise<number>;
+  /**
+   * Decides a cluster's drain grants: `decide` is given the cluster's stored answers inside a
+   * transaction that holds the cluster's lock, and what it returns is written before the lock is
+   * let go. Several collectors on one store thus decide one after the other, and the budget holds
+   * whichever of them answers. `decide` must be synchronous and pure.
+   */
+  decideGrants(cluster: string, decide: (current: GrantRow[]) => GrantChange[]): Promise<GrantChange[]>;
+  /** Every stored answer, by host. */
+  grants(): Promise<GrantRow[]>;
+}
+
+/** The SQL both stores run for one change (the columns are the same; only the types differ). */
+export function grantParams(row: GrantRow, time: (ms: number) => unknown): unknown[] {
+  return [row.host, row.cluster, row.request, row.state, row.reason, row.verdict, time(row.decidedMs), row.leaseExpiresMs === undefined ? null : time(row.leaseExpiresMs), row.collector];
 }
 
 /** The configured store; nothing is opened until open(). */

@@ -24,6 +24,8 @@ export interface SubscriberDeps {
   /** Stores one message; resolves once committed, rejects when the store failed. */
   handle: (topic: string, payload: Buffer) => Promise<Outcome>;
   now: () => number;
+  /** After each connection and subscription (the collector publishes its grants again). */
+  onConnected?: () => void;
 }
 
 export interface SubscriberStats {
@@ -35,9 +37,9 @@ export interface SubscriberStats {
  * The collector's subscriptions: events shared within the group (plain without a group, for
  * brokers that have no shared subscriptions), retained state to every collector.
  */
-export function fleetTopics(root: string, group: string): { events: string; status: string; disks: string } {
+export function fleetTopics(root: string, group: string): { events: string; status: string; disks: string; balance: string } {
   const events = `${root}/+/events/#`;
-  return { events: group ? `$share/${group}/${events}` : events, status: `${root}/+/status`, disks: `${root}/+/disks/+` };
+  return { events: group ? `$share/${group}/${events}` : events, status: `${root}/+/status`, disks: `${root}/+/disks/+`, balance: `${root}/+/balance` };
 }
 
 /**
@@ -170,7 +172,7 @@ export class FleetSubscriber {
     // broker send the retained state again: the store converges on it after every connection.
     const topics = fleetTopics(s.topicRoot, group);
     client.subscribe(
-      { [topics.events]: { qos: 1 }, [topics.status]: { qos: 1 }, [topics.disks]: { qos: 1 } },
+      { [topics.events]: { qos: 1 }, [topics.status]: { qos: 1 }, [topics.disks]: { qos: 1 }, [topics.balance]: { qos: 1 } },
       (err, granted?: ISubscriptionGrant[]) => {
         if (err) {
           logger.error({ err }, 'subscribing failed');
@@ -179,8 +181,21 @@ export class FleetSubscriber {
         for (const grant of granted ?? []) {
           if (grant.qos > 2) logger.error({ topic: grant.topic, reasonCode: grant.qos }, 'the broker refused a subscription (check its ACL for the collector): its messages will not arrive');
         }
+        this.deps.onConnected?.();
       },
     );
+  }
+
+  /**
+   * Publishes a retained message (QoS 1) on the current connection; while disconnected it is
+   * dropped, and the caller's state (the store) is what is published again on the next connection.
+   */
+  publishRetained(topic: string, payload: string): void {
+    const client = this.client;
+    if (!client || !this.stats.connected) return;
+    client.publish(topic, payload, { qos: 1, retain: true, ...(this.protocolVersion === 5 ? { properties: { contentType: 'application/json', payloadFormatIndicator: true } } : {}) }, (err) => {
+      if (err) this.deps.logger.warn({ err, topic }, 'publishing a drain answer failed; it is sent again at the host\'s next report');
+    });
   }
 
   private onMessage(generation: number, topic: string, payload: Buffer, done: (error: Error | number, code?: number) => void): void {

@@ -60,6 +60,8 @@ export class MqttPublisher {
   private stopped = false;
   /** What the broker should retain: topic → payload ('' = clear). Re-sent on every connection. */
   private readonly retained = new Map<string, string>();
+  /** Topics this agent reads (its drain answer), subscribed on every connection (a clean session). */
+  private readonly subscriptions = new Map<string, (payload: string) => void>();
 
   constructor(
     private readonly settings: MqttSettings,
@@ -112,6 +114,22 @@ export class MqttPublisher {
     return this.deps.outbox.depth();
   }
 
+  /**
+   * Reads one topic (exact, no wildcards): subscribed at once when connected and again on every
+   * connection, so its retained message arrives after each reconnect.
+   */
+  listen(topic: string, handler: (payload: string) => void): void {
+    this.subscriptions.set(topic, handler);
+    if (this.stats.connected) this.subscribe(topic);
+  }
+
+  private subscribe(topic: string): void {
+    this.client?.subscribe(topic, { qos: 1 }, (err, granted) => {
+      if (err) this.deps.logger.error({ err, topic }, 'subscribing failed');
+      else if ((granted?.[0]?.qos ?? 0) > 2) this.deps.logger.error({ topic }, 'the broker refused the subscription (check its ACL: the agent must read its own grant topic)');
+    });
+  }
+
   /** Clean shutdown: a retained `offline` (the Will is for crashes), then disconnect. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -159,6 +177,10 @@ export class MqttPublisher {
       if (generation !== this.generation) return;
       failure = classifyConnectError(err, s.url);
     });
+    client.on('message', (topic, payload) => {
+      if (generation !== this.generation) return;
+      this.subscriptions.get(topic)?.(payload.toString('utf8'));
+    });
     client.on('close', () => {
       if (generation !== this.generation) return;
       client.removeAllListeners();
@@ -185,6 +207,7 @@ export class MqttPublisher {
     this.window = Math.min(MAX_IN_FLIGHT, receiveMaximum ?? MAX_IN_FLIGHT);
     client.publish(this.deps.statusTopic, this.deps.statusPayload('online'), this.retainOptions());
     for (const [topic, payload] of this.retained) this.publishRetained(topic, payload);
+    for (const topic of this.subscriptions.keys()) this.subscribe(topic);
     this.cursor = 0;
     this.inFlight = 0;
     this.drain();

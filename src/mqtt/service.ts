@@ -1,6 +1,9 @@
 import type { DiskRoleInfo } from '../balance/disk-roles.js';
 import { roleJson } from '../balance/role-json.js';
 import type { Logger } from '../logger.js';
+import { balanceReportJson, balanceTopic, type BalanceReport } from '../protocol/balance-report.js';
+import { grantTopic, parseDrainAnswer, type DrainAnswer } from '../protocol/drain-grant.js';
+import { PayloadError } from '../protocol/fields.js';
 import type { DiskPrediction, PredictionsReading } from '../predict/service.js';
 import { publishedEvidence, trackDisks, type DiskEventDecision, type DiskTrack } from './disk-tracker.js';
 import { buildEvent, topicSegment, type OutgoingEvent } from './events.js';
@@ -132,6 +135,36 @@ export class MqttService {
       return;
     }
     running.publisher.kick();
+  }
+
+  /** The retained load-balancer report: re-sent on every connection, not kept across restarts (it is rebuilt). */
+  publishBalanceReport(report: BalanceReport): void {
+    this.running?.publisher.setRetained(balanceTopic(this.settings.topicRoot, this.settings.host), JSON.stringify(balanceReportJson(report)), false);
+  }
+
+  /**
+   * The collector's answers to this host's drain requests. A payload that is not a valid answer
+   * is ignored (logged once until a valid one comes): only a real answer can drain the host.
+   */
+  onDrainAnswer(handler: (answer: DrainAnswer | undefined) => void): void {
+    const running = this.running;
+    if (!running) return;
+    const topic = grantTopic(this.settings.topicRoot, this.settings.host);
+    let complained = false;
+    running.publisher.listen(topic, (payload) => {
+      if (payload === '') return handler(undefined);
+      let answer: DrainAnswer;
+      try {
+        answer = parseDrainAnswer(this.settings.host, payload);
+      } catch (err) {
+        if (!(err instanceof PayloadError)) throw err;
+        if (!complained) this.deps.logger.warn({ topic, reason: err.message }, 'invalid drain answer ignored (only the collectors should publish here: check the broker ACL)');
+        complained = true;
+        return;
+      }
+      complained = false;
+      handler(answer);
+    });
   }
 
   private topic(suffix: string): string {

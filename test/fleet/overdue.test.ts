@@ -24,7 +24,7 @@ test('the schedule says which disks are overdue: /api/maintenance `overdue`, the
   const json = (nowMs: number) => (maintenanceJson(schedule, nowMs) as { disks: Array<{ disk: string; overdue: boolean }> }).disks;
   t.deepEqual(json(DURING), [{ ...json(DURING)[0]!, disk: 'sda', overdue: false }]);
   t.true(json(AFTER)[0]!.overdue);
-  const page = (nowMs: number) => fleetPage(fleetHosts(hosts, disks), schedule, '0.0.0', nowMs);
+  const page = (nowMs: number) => fleetPage(fleetHosts(hosts, disks), schedule, [], '0.0.0', nowMs);
   t.false(page(DURING).includes('overdue'));
   t.true(page(AFTER).includes('2026-12-20 <strong class="failing">overdue</strong>'));
 });

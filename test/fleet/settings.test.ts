@@ -22,6 +22,7 @@ test('defaults: port 10191, SQLite in the state directory, a stable client id fr
     sessionExpirySeconds: 7 * 86_400,
     historyDays: 365,
     store: { driver: 'sqlite', path: '/var/lib/harbinger/fleet.sqlite' },
+    clusters: { maxDrained: 1, maxUtilization: 0.9, leaseMs: 300_000, overrides: new Map() },
   });
   const moved = await load({ 'state-dir': '/srv/harbinger', 'fleet.client-id': 'collector-a' });
   t.is(moved.fleet.store.driver === 'sqlite' && moved.fleet.store.path, '/srv/harbinger/fleet.sqlite');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ExecutionContext } from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { FleetSettings, FleetStoreSettings } from '../../src/fleet/settings.js';
+import type { ClusterSettings, FleetSettings, FleetStoreSettings } from '../../src/fleet/settings.js';
 import { FleetCollector } from '../../src/fleet/service.js';
 import type { WebConfig } from '../../src/web/webconfig.js';
 import { captureLogger } from './logger.js';
@@ -9,6 +9,9 @@ import { mqttSettings } from './mqtt-service.js';
 import { waitFor } from './tools.js';
 
 export const ROOT = 'harbinger/v1';
+
+/** fleet.clusters as the defaults give it. */
+export const CLUSTER_SETTINGS: ClusterSettings = { maxDrained: 1, maxUtilization: 0.9, leaseMs: 300_000, overrides: new Map() };
 
 export interface CollectorUnderTest {
   collector: FleetCollector;
@@ -22,7 +25,7 @@ export async function startFleet(
   t: ExecutionContext,
   brokerUrl: string,
   store: FleetStoreSettings,
-  options: { clientId?: string; group?: string; web?: WebConfig } = {},
+  options: { clientId?: string; group?: string; web?: WebConfig; clusters?: Partial<ClusterSettings> } = {},
 ): Promise<CollectorUnderTest> {
   const mqttConfig = await mqttSettings({ HARBINGER_MQTT_URL: brokerUrl, HARBINGER_MQTT_RECONNECT_MAX_BACKOFF: '2s' });
   const fleet: FleetSettings = {
@@ -33,6 +36,7 @@ export async function startFleet(
     sessionExpirySeconds: 600,
     historyDays: 365,
     store,
+    clusters: { ...CLUSTER_SETTINGS, ...options.clusters },
   };
   const { logger, lines } = captureLogger();
   const collector = new FleetCollector({ mqtt: mqttConfig, fleet, web: options.web }, { logger, version: '0.0.0-test' });
