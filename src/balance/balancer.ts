@@ -1,3 +1,4 @@
+import type { PressureReading } from '../collectors/pressure/index.js';
 import type { Logger } from '../logger.js';
 import type { BalanceReport } from '../protocol/balance-report.js';
 import type { DrainAnswer } from '../protocol/drain-grant.js';
@@ -56,6 +57,8 @@ export class Balancer {
   private reportTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private deadlineAtMs: number | undefined;
+  private reportedKey: string | undefined;
+  private deferralAnnounced: string | undefined;
 
   constructor(
     private settings: BalanceSettings,
@@ -124,22 +127,35 @@ export class Balancer {
   }
 
   private onAnswer(answer: DrainAnswer | undefined): void {
+    if (!this.coordination.onAnswer(answer)) return;
     if (answer) {
       this.deps.logger[answer.state === 'granted' ? 'info' : 'warn'](
         { request: answer.request, state: answer.state, collector: answer.collector, reason: answer.reason },
         answer.state === 'granted' ? 'the collector granted the drain' : 'the collector deferred the drain',
       );
-    }
-    if (this.coordination.onAnswer(answer)) {
-      this.decide('collector');
-      if (answer?.state === 'deferred') this.deps.onDeferred?.();
+    } else this.deps.logger.warn({ request: this.coordination.request()?.id }, 'the collector released the drain grant while the host still needs it: asking again');
+    this.decide('collector');
+    // Once per request: a deferral whose reason moves with the loads is not news.
+    if (answer?.state === 'deferred' && this.deferralAnnounced !== answer.request) {
+      this.deferralAnnounced = answer.request;
+      this.deps.onDeferred?.();
     }
     this.report();
+  }
+
+  /** What, in the report, the collector acts on: sent at once when it changes. */
+  private reportKey(): string {
+    const s = this.service.status();
+    const r = this.coordination.request();
+    // The first CPU figure too: the collector cannot weigh a member's load without it.
+    const cpuKnown = this.deps.state.reading<PressureReading>('pressure')?.cpu !== undefined;
+    return JSON.stringify([s.state, s.weight, s.decidedBy, r?.id, r?.verdict, r?.level, this.coordination.answer()?.state, cpuKnown]);
   }
 
   private report(): void {
     const link = this.link;
     if (!link) return;
+    this.reportedKey = this.reportKey();
     link.publishReport(balanceReport(link.host, this.service.status(), this.coordination, this.deps.state, this.settings, this.now()));
   }
 
@@ -196,7 +212,11 @@ export class Balancer {
     const previous = this.service.status();
     const changed = this.service.update(this.deps.state, this.roles);
     this.armDeadline();
-    if (!changed) return;
+    if (!changed) {
+      // A request made, updated or dropped changes what the collector must know, not the decision.
+      if (this.reportKey() !== this.reportedKey) this.report();
+      return;
+    }
     const status = this.service.status();
     this.deps.logger[status.state === 'up' && status.weight === 100 ? 'info' : 'warn'](
       { state: status.state, weight: status.weight, from: { state: previous.state, weight: previous.weight }, reasons: status.reasons, cause },

@@ -78,7 +78,7 @@ export class DrainCoordination {
 
   /**
    * The collector's answer (undefined: its retained answer was cleared, a release). Returns
-   * whether it changes what the host does. An answer to another request is ignored.
+   * whether it is news (a new state, or a new reason); an answer to another request is ignored.
    */
   onAnswer(answer: DrainAnswer | undefined): boolean {
     const record = this.record;
@@ -92,9 +92,8 @@ export class DrainCoordination {
     if (answer.request !== record.request.id) return false;
     const held = record.answer;
     if (held && held.state === answer.state && held.decidedMs === answer.decidedMs && held.reason === answer.reason) return false;
-    const changed = held?.state !== answer.state;
     this.save({ ...record, answer: { request: answer.request, state: answer.state, decidedMs: answer.decidedMs, collector: answer.collector, reason: answer.reason } });
-    return changed;
+    return true;
   }
 
   /**

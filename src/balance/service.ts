@@ -71,7 +71,8 @@ export class BalanceService {
     const coordinated = this.coordination ? this.coordination.apply(decision, this.override) : decision;
     this.window.push({ atMs: nowMs, decision: coordinated });
     this.window = this.window.filter((entry, i) => i === this.window.length - 1 || nowMs - entry.atMs < this.settings.settleMs);
-    const worst = this.window.reduce((a, b) => (severity(b.decision) > severity(a.decision) ? b : a)).decision;
+    // The newest of the equally worst: its reasons are the current ones.
+    const worst = this.window.reduce((a, b) => (severity(b.decision) >= severity(a.decision) ? b : a)).decision;
     const final = withOverride(worst, this.override);
     const previous = this.published;
     const changed = final.state !== previous.state || final.weight !== previous.weight || previous.override !== this.override;
@@ -92,7 +93,7 @@ export class BalanceService {
     if (predictions) {
       inputs.disks = predictions.disks.map((d) => {
         const role = roles.get(d.disk);
-        return { disk: d.disk, device: d.device, level: d.level, role: role?.role ?? 'unknown', verdict: drainVerdict(d.evidence), ...(role ? { roleReason: role.reason } : {}) };
+        return { disk: d.disk, device: d.device, level: d.level, role: role?.role ?? 'unknown', verdict: drainVerdict(d.evidence ?? []), ...(role ? { roleReason: role.reason } : {}) };
       });
     }
     const psi = state.reading<PressureReading>('pressure')?.psi;

@@ -17,7 +17,7 @@ export interface Received {
 }
 
 /** The published JSON Schemas in docs/schemas, compiled once. */
-function compileSchemas(): Record<'status' | 'disk' | 'event', ValidateFunction> {
+function compileSchemas(): Record<'status' | 'disk' | 'event' | 'balance' | 'grant', ValidateFunction> {
   const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
   addFormats(ajv);
   const load = (name: string) => JSON.parse(readFileSync(repoPath('docs/schemas', name), 'utf8')) as object;
@@ -26,6 +26,8 @@ function compileSchemas(): Record<'status' | 'disk' | 'event', ValidateFunction>
     status: ajv.compile(load('status.schema.json')),
     disk: ajv.compile(load('disk-state.schema.json')),
     event: ajv.compile(load('event.schema.json')),
+    balance: ajv.compile(load('balance-report.schema.json')),
+    grant: ajv.compile(load('drain-grant.schema.json')),
   };
 }
 let schemas: ReturnType<typeof compileSchemas> | undefined;
@@ -36,9 +38,20 @@ let schemas: ReturnType<typeof compileSchemas> | undefined;
  */
 export function schemaProblems(topic: string, payload: string): string[] {
   schemas ??= compileSchemas();
-  const kind = /\/status$/.test(topic) ? 'status' : /\/disks\/[^/]+$/.test(topic) ? 'disk' : /\/events\/[^/]+$/.test(topic) ? 'event' : undefined;
+  const kind = /\/status$/.test(topic)
+    ? 'status'
+    : /\/disks\/[^/]+$/.test(topic)
+      ? 'disk'
+      : /\/events\/[^/]+$/.test(topic)
+        ? 'event'
+        : /\/balance$/.test(topic)
+          ? 'balance'
+          : /\/grant$/.test(topic)
+            ? 'grant'
+            : undefined;
   if (!kind) return [`no schema for topic ${topic}`];
-  if (payload === '') return kind === 'disk' ? [] : [`empty payload on ${topic}`];
+  // Clearing a retained message: a disk that is gone, a drain answer withdrawn.
+  if (payload === '') return kind === 'disk' || kind === 'grant' ? [] : [`empty payload on ${topic}`];
   let json: unknown;
   try {
     json = JSON.parse(payload);
