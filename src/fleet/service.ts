@@ -26,6 +26,8 @@ export interface FleetCollectorDeps {
   logger: Logger;
   version: string;
   now?: () => number;
+  /** Seconds after the first connection before drain requests are answered (tests shorten it). */
+  clusterGraceMs?: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export class FleetCollector {
       collector: fleet.clientId,
       publish: (topic, payload) => subscriber?.publishRetained(topic, payload),
       now: this.now,
+      ...(this.deps.clusterGraceMs !== undefined ? { graceMs: this.deps.clusterGraceMs } : {}),
     });
     this.clusters = clusters;
     const ingest = new Ingest({ store, logger: logger.child({ component: 'ingest' }), topicRoot: mqtt.topicRoot, now: this.now, clusters });
@@ -78,7 +81,10 @@ export class FleetCollector {
         logger: logger.child({ component: 'mqtt' }),
         handle: (topic, payload) => ingest.handle(topic, payload),
         now: this.now,
-        onConnected: () => void clusters.republish().catch((err) => ingest.storeFailed(err, 'read')),
+        onConnected: () => {
+          clusters.onConnected();
+          void clusters.republish().catch((err) => ingest.storeFailed(err, 'read'));
+        },
       },
     );
     const storeRead = (err?: unknown) => (err === undefined ? ingest.storeOk() : ingest.storeFailed(err, 'read'));

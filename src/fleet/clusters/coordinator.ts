@@ -16,7 +16,17 @@ export interface CoordinatorDeps {
   /** Publishes a retained message ('' clears it); dropped while disconnected (the next report repairs it). */
   publish: (topic: string, payload: string) => void;
   now: () => number;
+  /** How long after its first connection the collector only listens (default 5 s). */
+  graceMs?: number;
 }
+
+/**
+ * After the first connection the retained reports of every host arrive in a burst; until they
+ * are in, this collector's view of a cluster is partial, and a budget counted on it could miss a
+ * member that is down or drained. It answers no request until then (the hosts wait, well inside
+ * balance.grant_timeout).
+ */
+const GRACE_MS = 5000;
 
 /**
  * The collector's side of cluster-aware balancing. Every balance report (and every change of an
@@ -29,6 +39,9 @@ export interface CoordinatorDeps {
 export class ClusterCoordinator {
   readonly view = new ClusterView();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  /** When this collector starts deciding: undefined until its first connection. */
+  private decidingFromMs: number | undefined;
 
   constructor(
     private readonly settings: ClusterSettings,
@@ -43,7 +56,17 @@ export class ClusterCoordinator {
 
   stop(): void {
     clearInterval(this.sweepTimer);
+    clearTimeout(this.graceTimer);
     this.sweepTimer = undefined;
+  }
+
+  /** The subscription is in place: retained reports are on their way; answers start after the grace. */
+  onConnected(): void {
+    if (this.decidingFromMs !== undefined) return;
+    const graceMs = this.deps.graceMs ?? GRACE_MS;
+    this.decidingFromMs = this.deps.now() + graceMs;
+    this.graceTimer = setTimeout(() => void this.sweep(), graceMs + 10);
+    this.graceTimer.unref();
   }
 
   /** A host's report (undefined: its retained report was cleared). Throws when the store fails. */
@@ -86,9 +109,10 @@ export class ClusterCoordinator {
 
   async decide(cluster: string): Promise<GrantChange[]> {
     const nowMs = this.deps.now();
+    if (this.decidingFromMs === undefined || nowMs < this.decidingFromMs) return [];
     const members = this.view.members(cluster, nowMs);
     const changes = await this.deps.store.decideGrants(cluster, (current) =>
-      decideGrants({ cluster, members, current, budget: budgetOf(this.settings, cluster), leaseMs: this.settings.leaseMs, nowMs, collector: this.deps.collector }),
+      decideGrants({ cluster, members, gone: (host) => this.view.gone(host, cluster), current, budget: budgetOf(this.settings, cluster), leaseMs: this.settings.leaseMs, nowMs, collector: this.deps.collector }),
     );
     for (const change of changes) this.announce(change);
     return changes;

@@ -29,6 +29,8 @@ export type GrantChange =
 export interface GrantInput {
   cluster: string;
   members: readonly Member[];
+  /** Why a host with a stored answer is known to have left the cluster; undefined: not known to. */
+  gone: (host: string) => string | undefined;
   current: readonly GrantRow[];
   budget: ClusterBudget;
   leaseMs: number;
@@ -66,11 +68,23 @@ export function decideGrants(input: GrantInput): GrantChange[] {
   const changes: GrantChange[] = [];
   const rows = new Map<string, GrantRow>();
 
+  const unseen = new Set<string>();
   for (const row of input.current) {
     const m = byHost.get(row.host);
-    const request = m?.report.request;
-    if (!m || request?.id !== row.request) {
-      changes.push({ kind: 'released', row, why: !m ? `${row.host} is no longer a member of ${cluster}` : request ? 'a new request replaces it' : 'the host no longer asks to drain (the disk was replaced, or an operator took over)' });
+    if (!m) {
+      const gone = input.gone(row.host);
+      if (gone) {
+        changes.push({ kind: 'released', row, why: gone });
+        continue;
+      }
+      // No report of this host here yet: its stored answer stands, and a grant counts as out.
+      rows.set(row.host, row);
+      unseen.add(row.host);
+      continue;
+    }
+    const request = m.report.request;
+    if (request?.id !== row.request) {
+      changes.push({ kind: 'released', row, why: request ? 'a new request replaces it' : 'the host no longer asks to drain (the disk was replaced, or an operator took over)' });
       continue;
     }
     if (row.state === 'granted' && m.state === 'offline' && (row.leaseExpiresMs ?? 0) <= nowMs) {
@@ -88,6 +102,7 @@ export function decideGrants(input: GrantInput): GrantChange[] {
   }
 
   const out = new Map<string, string>();
+  for (const host of unseen) if (rows.get(host)?.state === 'granted') out.set(host, 'drain granted');
   for (const m of members) {
     const row = rows.get(m.host);
     const drained = m.state !== 'up';

@@ -26,13 +26,32 @@ export interface Member {
 export class ClusterView {
   private readonly reports = new Map<string, { report: BalanceReport; receivedMs: number }>();
   private readonly offline = new Set<string>();
+  /** Hosts whose retained report was cleared (decommissioned): their grants go. */
+  private readonly cleared = new Set<string>();
 
   /** Returns the clusters whose membership or members changed (the old one and the new one). */
   setReport(host: string, report: BalanceReport | undefined, receivedMs: number): string[] {
     const before = this.reports.get(host)?.report.cluster;
-    if (report) this.reports.set(host, { report, receivedMs });
-    else this.reports.delete(host);
+    if (report) {
+      this.reports.set(host, { report, receivedMs });
+      this.cleared.delete(host);
+    } else {
+      this.reports.delete(host);
+      this.cleared.add(host);
+    }
     return [...new Set([before, report?.cluster].filter((c): c is string => c !== undefined))];
+  }
+
+  /**
+   * Whether this collector knows a host is no longer in `cluster`: its report names another
+   * cluster or none, or was cleared. A host it has no report of is not known to be gone (a
+   * collector that just started, or one whose copy of the report is still on its way).
+   */
+  gone(host: string, cluster: string): string | undefined {
+    if (this.cleared.has(host)) return `${host}'s balance report was cleared`;
+    const report = this.reports.get(host)?.report;
+    if (report && report.cluster !== cluster) return `${host} is no longer a member of ${cluster}`;
+    return undefined;
   }
 
   /** The agent's retained status; returns its cluster, if it has one. */
@@ -46,6 +65,7 @@ export class ClusterView {
     this.offline.delete(host);
     const cluster = this.reports.get(host)?.report.cluster;
     this.reports.delete(host);
+    this.cleared.add(host);
     return cluster;
   }
 
