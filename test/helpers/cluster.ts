@@ -22,9 +22,14 @@ export async function memberReplay(t: ExecutionContext, failing: boolean): Promi
   return dir;
 }
 
-/** sdb starts to fail (from its first, still healthy, recording). */
-export async function addFailingDisk(replay: string): Promise<void> {
+/**
+ * sdb starts to fail (from its first, still healthy, recording). `predictedOnly`: only the
+ * recordings before the drive says FAILED, so it is degraded on harbinger's reading of its
+ * counters alone, never on the drive's own verdict.
+ */
+export async function addFailingDisk(replay: string, predictedOnly = false): Promise<void> {
   await cp(repoPath('examples/replay/sdb'), join(replay, 'sdb'), { recursive: true });
+  if (predictedOnly) await rm(join(replay, 'sdb', '004.json'));
 }
 
 /**

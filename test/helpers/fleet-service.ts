@@ -25,7 +25,7 @@ export async function startFleet(
   t: ExecutionContext,
   brokerUrl: string,
   store: FleetStoreSettings,
-  options: { clientId?: string; group?: string; web?: WebConfig; clusters?: Partial<ClusterSettings> } = {},
+  options: { clientId?: string; group?: string; web?: WebConfig; clusters?: Partial<ClusterSettings>; clusterGraceMs?: number } = {},
 ): Promise<CollectorUnderTest> {
   const mqttConfig = await mqttSettings({ HARBINGER_MQTT_URL: brokerUrl, HARBINGER_MQTT_RECONNECT_MAX_BACKOFF: '2s' });
   const fleet: FleetSettings = {
@@ -39,7 +39,10 @@ export async function startFleet(
     clusters: { ...CLUSTER_SETTINGS, ...options.clusters },
   };
   const { logger, lines } = captureLogger();
-  const collector = new FleetCollector({ mqtt: mqttConfig, fleet, web: options.web }, { logger, version: '0.0.0-test' });
+  const collector = new FleetCollector(
+    { mqtt: mqttConfig, fleet, web: options.web },
+    { logger, version: '0.0.0-test', ...(options.clusterGraceMs !== undefined ? { clusterGraceMs: options.clusterGraceMs } : {}) },
+  );
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
