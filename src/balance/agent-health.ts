@@ -10,6 +10,10 @@ export interface AgentBalance {
   reasons: string[];
   /** null: no override in force; undefined: this agent does not report overrides (an older version). */
   override: OverrideJson | null | undefined;
+  /** The cluster it serves in, when it names one. */
+  cluster?: string;
+  /** Its drain request to the collector, when it has one. */
+  drainRequest?: { state: string; verdict: string; answer?: { state: string; reason: string } };
 }
 
 export type AgentAnswer = { reached: true; balance: AgentBalance | undefined; note?: string } | { reached: false; why: string };
@@ -31,11 +35,23 @@ function parseBalance(body: string): AgentBalance | undefined {
   }
   const balance = (value as { balance?: Record<string, unknown> } | null)?.balance;
   if (typeof balance !== 'object' || balance === null || typeof balance.state !== 'string') return undefined;
+  const request = balance.drain_request as Record<string, any> | null | undefined;
+  const answer = request?.answer as Record<string, unknown> | null | undefined;
   return {
     state: balance.state,
     weight: typeof balance.weight === 'number' ? balance.weight : 0,
     reasons: Array.isArray(balance.reasons) ? balance.reasons.map(String) : [],
     override: 'override' in balance ? (balance.override as OverrideJson | null) : undefined,
+    ...(typeof balance.cluster === 'string' ? { cluster: balance.cluster } : {}),
+    ...(request && typeof request.state === 'string'
+      ? {
+          drainRequest: {
+            state: request.state,
+            verdict: String(request.verdict),
+            ...(answer && typeof answer.state === 'string' ? { answer: { state: answer.state, reason: String(answer.reason) } } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -72,6 +72,18 @@ function describeAgent(balance: AgentBalance): string {
   return `${words}${balance.reasons.length > 0 ? ` (${balance.reasons.join('; ')})` : ''}`;
 }
 
+/** "deferred (the drive's own verdict): db2's data disk is failing, but …" */
+function describeRequest(r: NonNullable<AgentBalance['drainRequest']>): string {
+  const verdict = r.verdict === 'drive' ? "the drive's own verdict" : "harbinger's prediction";
+  const what: Record<string, string> = {
+    waiting: 'asked the collector, waiting for its answer',
+    granted: 'granted by the collector',
+    deferred: 'deferred by the collector',
+    unanswered: 'no answer from the collector (balance.grant_timeout passed)',
+  };
+  return `${what[r.state] ?? r.state} (${verdict})${r.answer?.state === 'deferred' ? `: ${r.answer.reason}` : ''}`;
+}
+
 /** Only root and the agent's own user may change what the load balancer is told. */
 function mayChange(ctx: BalanceContext): void {
   const owner = ctx.stateDirOwner();
@@ -184,4 +196,7 @@ export async function overrideStatus(opts: { json?: boolean }, ctx: BalanceConte
   else ctx.write('override: none: harbinger decides\n');
   if (answer.reached) ctx.write(answer.balance ? `agent: ${describeAgent(answer.balance)}\n` : `agent: answers at ${ctx.healthUrl} but its state cannot be read (${answer.note ?? 'no balance state in its answer'})\n`);
   else ctx.write(`agent: no answer at ${ctx.healthUrl ?? 'its web address'} (${answer.why})\n`);
+  const b = answer.reached ? answer.balance : undefined;
+  if (b?.cluster !== undefined) ctx.write(`cluster: ${b.cluster}\n`);
+  if (b?.drainRequest) ctx.write(`drain request: ${describeRequest(b.drainRequest)}\n`);
 }

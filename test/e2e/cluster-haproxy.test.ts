@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import test from 'ava';
+import { CLI } from '../helpers/agent.js';
 import { CLUSTER, clusterOf, healthOf, replaceDisk, startMember, type Member } from '../helpers/cluster.js';
 import { startCollector } from '../helpers/fleet.js';
 import { ROOT } from '../helpers/fleet-service.js';
@@ -47,7 +50,10 @@ test('a cluster of three behind HAProxy: two data disks fail at once, exactly on
   t.is(state[second]!.weight, 100);
   t.false(drained(state.db3!));
   const deferredMember = members.find((m) => m.host === second)!;
-  const deferredHealth = await healthOf(deferredMember);
+  const deferredHealth = await waitFor('the deferred host to hold its answer', async () => {
+    const h = await healthOf(deferredMember);
+    return h.balance.drain_request?.state === 'deferred' ? h : undefined;
+  });
   t.is(deferredHealth.balance.state, 'up');
   t.regex(deferredHealth.balance.reasons[0]!, /^drain deferred by the collector: /);
   t.like(deferredHealth.balance.drain_request, { state: 'deferred', verdict: 'drive' });
@@ -65,6 +71,10 @@ test('a cluster of three behind HAProxy: two data disks fail at once, exactly on
   t.is(sampleValue(metrics, 'harbinger_fleet_cluster_members', { cluster: CLUSTER, state: 'up' }), 2);
   const agentMetrics = parseScrape(await (await fetch(`${deferredMember.agent.url}/metrics`)).text());
   t.is(sampleValue(agentMetrics, 'harbinger_balance_drain_request', { state: 'deferred' }), 1);
+  // What an operator on the deferred host sees.
+  const status = await promisify(execFile)(process.execPath, [CLI, '--state-dir', deferredMember.stateDir, '--web.listen-address', `127.0.0.1:${deferredMember.agent.port}`, 'balance', 'status']);
+  t.regex(status.stdout, new RegExp(`^cluster: ${CLUSTER}$`, 'm'));
+  t.regex(status.stdout, /^drain request: deferred by the collector \(the drive's own verdict\): .*already out of cluster/m);
 
   // The first disk is replaced: its grant is released and the second host's drain granted.
   await replaceDisk(members.find((m) => m.host === first)!.replay);
