@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { PressureReading } from '../collectors/pressure/index.js';
 import type { Logger } from '../logger.js';
 import type { BalanceReport } from '../protocol/balance-report.js';
@@ -113,7 +114,12 @@ export class Balancer {
     this.coordination.configure(this.coordinationSettings());
     clearInterval(this.reportTimer);
     this.reportTimer = undefined;
-    if (!link) return;
+    if (!link) {
+      if (this.settings.cluster !== undefined && this.settings.coordinate) {
+        this.deps.logger.warn({ cluster: this.settings.cluster }, "balance.cluster is set but mqtt.url is not: there is no collector to grant drains, so only a drive's own verdict (SMART FAILED, an NVMe critical warning) drains this host, never a prediction");
+      }
+      return;
+    }
     link.onAnswer((answer) => this.onAnswer(answer));
     this.reportTimer = setInterval(() => this.report(), this.settings.reportIntervalMs);
     this.reportTimer.unref();
@@ -123,7 +129,7 @@ export class Balancer {
 
   private coordinationSettings(): CoordinationSettings {
     const { cluster, coordinate, grantTimeoutMs } = this.settings;
-    return { host: this.link?.host ?? '', cluster, enabled: coordinate && cluster !== undefined && this.link !== undefined, grantTimeoutMs };
+    return { host: this.link?.host ?? hostname(), cluster, enabled: coordinate && cluster !== undefined, linked: this.link !== undefined, grantTimeoutMs };
   }
 
   private onAnswer(answer: DrainAnswer | undefined): void {

@@ -12,9 +12,14 @@ export const REQUEST_STATES: readonly RequestState[] = ['waiting', 'granted', 'd
 
 export interface CoordinationSettings {
   host: string;
-  /** The cluster; coordination is on only with one, with MQTT, and with balance.coordinate. */
+  /** The cluster; coordination is on only with one and with balance.coordinate. */
   cluster: string | undefined;
   enabled: boolean;
+  /**
+   * Whether there is a way to the collector (MQTT). A cluster member without one never gets an
+   * answer: it decides at once as if the wait had run out (the drive's own verdict only).
+   */
+  linked: boolean;
   grantTimeoutMs: number;
 }
 
@@ -66,13 +71,13 @@ export class DrainCoordination {
     const record = this.record;
     if (!record) return undefined;
     if (record.answer) return record.answer.state;
-    return this.deps.now() - record.askedMs >= this.settings.grantTimeoutMs ? 'unanswered' : 'waiting';
+    return !this.settings.linked || this.deps.now() - record.askedMs >= this.settings.grantTimeoutMs ? 'unanswered' : 'waiting';
   }
 
   /** When the wait for an answer runs out, for a timer that decides again then. */
   deadlineMs(): number | undefined {
     const record = this.record;
-    if (!record || record.answer) return undefined;
+    if (!record || record.answer || !this.settings.linked) return undefined;
     return record.askedMs + this.settings.grantTimeoutMs;
   }
 
@@ -113,7 +118,10 @@ export class DrainCoordination {
       const request: DrainRequest = { id: requestId(this.settings.host, now), sinceMs: now, verdict: drain.verdict, level: drain.level, reason, disks: drain.disks };
       record = { request, askedMs: now };
       this.save(record);
-      this.deps.logger.warn({ request: request.id, cluster: this.settings.cluster, verdict: request.verdict, disks: request.disks }, 'this host would drain for a disk: asking the collector for a grant');
+      this.deps.logger.warn(
+        { request: request.id, cluster: this.settings.cluster, verdict: request.verdict, disks: request.disks },
+        this.settings.linked ? 'this host would drain for a disk: asking the collector for a grant' : "this host would drain for a disk, with no collector to ask: only the drive's own verdict drains it",
+      );
     } else if (record.request.verdict !== drain.verdict || record.request.level !== drain.level || record.request.reason !== reason || record.request.disks.join() !== drain.disks.join()) {
       // The same episode, worse or better known: the id stays, so a grant already given holds.
       record = { ...record, request: { ...record.request, verdict: drain.verdict, level: drain.level, reason, disks: drain.disks } };
@@ -126,11 +134,10 @@ export class DrainCoordination {
     const undrained = drain.undrained;
     const held = (why: string): BalanceDecision => ({ ...undrained, reasons: [why, ...decision.reasons, ...undrained.reasons] });
     if (answer?.state === 'deferred') return held(`drain deferred by the collector: ${answer.reason}`);
-    if (now - record.askedMs >= this.settings.grantTimeoutMs) {
-      if (drain.verdict === 'drive') {
-        return { ...decision, reasons: [...decision.reasons, `no answer from the collector within ${seconds(this.settings.grantTimeoutMs)}: draining on the drive's own verdict`] };
-      }
-      return held(`no answer from the collector within ${seconds(this.settings.grantTimeoutMs)}: a prediction does not drain the host without a grant`);
+    if (!this.settings.linked || now - record.askedMs >= this.settings.grantTimeoutMs) {
+      const why = this.settings.linked ? `no answer from the collector within ${seconds(this.settings.grantTimeoutMs)}` : 'no collector to ask (mqtt.url is not set)';
+      if (drain.verdict === 'drive') return { ...decision, reasons: [...decision.reasons, `${why}: draining on the drive's own verdict`] };
+      return held(`${why}: a prediction does not drain the host without a grant`);
     }
     return held(`waiting for the collector's grant to drain (asked at ${iso(record.askedMs)})`);
   }
