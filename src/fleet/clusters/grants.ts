@@ -104,9 +104,7 @@ export function decideGrants(input: GrantInput): GrantChange[] {
   const out = new Map<string, string>();
   for (const host of unseen) if (rows.get(host)?.state === 'granted') out.set(host, 'drain granted');
   for (const m of members) {
-    const row = rows.get(m.host);
-    const drained = m.state !== 'up';
-    if (drained || row?.state === 'granted') out.set(m.host, outWhy(m, row));
+    let row = rows.get(m.host);
     // Drained by harbinger for its disk without a grant on record (the drive's own verdict while
     // no collector answered, or a grant whose row is gone): a fact, recorded so it is released in turn.
     const request = m.report.request;
@@ -114,7 +112,11 @@ export function decideGrants(input: GrantInput): GrantChange[] {
       const recorded: GrantRow = { host: m.host, cluster, request: request.id, state: 'granted', reason: `${m.host} had drained already: recorded against the budget`, verdict: request.verdict, decidedMs: nowMs, leaseExpiresMs: nowMs + leaseMs, collector };
       changes.push({ kind: 'recorded', row: recorded, ...(row ? { previous: row } : {}) });
       rows.set(m.host, recorded);
+      row = recorded;
     }
+    // Why it is out, from the row as it stands after recording: the same words in this decision
+    // as in the next (which reads the recorded row), so a deferral naming it is not written twice.
+    if (m.state !== 'up' || row?.state === 'granted') out.set(m.host, outWhy(m, row));
   }
 
   const candidates = members
