@@ -17,7 +17,8 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export type JsonObject = Record<string, unknown>;
 
 export function jsonObject(text: string): JsonObject {
-  if (text.length > MAX_PAYLOAD_BYTES) fail(`payload is ${text.length} bytes, more than ${MAX_PAYLOAD_BYTES}`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_PAYLOAD_BYTES) fail(`payload is ${bytes} bytes, more than ${MAX_PAYLOAD_BYTES}`);
   let value: unknown;
   try {
     value = JSON.parse(text);

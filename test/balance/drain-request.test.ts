@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const TIMEOUT = 120_000;
-const SETTINGS: CoordinationSettings = { host: 'db1', cluster: 'pg', enabled: true, grantTimeoutMs: TIMEOUT };
+const SETTINGS: CoordinationSettings = { host: 'db1', cluster: 'pg', enabled: true, linked: true, grantTimeoutMs: TIMEOUT };
 const DISK_REASON = 'disk wwn-2 (/dev/sdb) is failing and holds database data (holds /srv/pg of pg): replace it';
 const PRESSURE_REASON = 'IO pressure 75% is above 30%';
 
@@ -202,6 +202,20 @@ test('no answer within grant_timeout: a prediction stays up', async (t) => {
     state: 'up',
     weight: 40,
     reasons: ['no answer from the collector within 90 s: a prediction does not drain the host without a grant', DISK_REASON, PRESSURE_REASON],
+  });
+});
+
+test('a cluster member without MQTT has no collector to ask: the drive\'s verdict drains at once, a prediction never does', async (t) => {
+  const { c, log } = await setup(t, { linked: false });
+  t.deepEqual(c.apply(diskDecision('drive'), undefined), { ...diskDecision('drive'), reasons: [DISK_REASON, "no collector to ask (mqtt.url is not set): draining on the drive's own verdict"] });
+  t.is(c.state(), 'unanswered');
+  t.is(c.deadlineMs(), undefined, 'nothing to wait for');
+  t.true(messages(log.lines()).some((m) => String(m).includes('with no collector to ask')));
+  const { c: p } = await setup(t, { linked: false });
+  t.deepEqual(p.apply(diskDecision('prediction'), undefined), {
+    state: 'up',
+    weight: 40,
+    reasons: ['no collector to ask (mqtt.url is not set): a prediction does not drain the host without a grant', DISK_REASON, PRESSURE_REASON],
   });
 });
 

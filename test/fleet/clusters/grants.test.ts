@@ -62,8 +62,9 @@ function member(host: string, o: ReportOptions & { offline?: Member['offline']; 
   return { host, cluster: CLUSTER, state, report: r, receivedMs: o.receivedMs ?? NOW, ...(o.offline ? { offline: o.offline } : {}) };
 }
 
-function decide(members: Member[], current: GrantRow[] = [], budget: ClusterBudget = ONE, nowMs = NOW): GrantChange[] {
-  return decideGrants({ cluster: CLUSTER, members, current, budget, leaseMs: LEASE, nowMs, collector: COLLECTOR });
+/** `gone`: why a host with a stored answer is known to have left (ClusterView.gone); by default no host is. */
+function decide(members: Member[], current: GrantRow[] = [], budget: ClusterBudget = ONE, nowMs = NOW, gone: (host: string) => string | undefined = () => undefined): GrantChange[] {
+  return decideGrants({ cluster: CLUSTER, members, gone, current, budget, leaseMs: LEASE, nowMs, collector: COLLECTOR });
 }
 
 const granted = (host: string, id: string, o: Partial<GrantRow> = {}): GrantRow => ({
@@ -276,10 +277,18 @@ test('release: the request is gone, replaced by a new id, or the host left the c
   t.is(replaced[1]!.row.request, '1111111111111111');
   t.is((replaced[1] as { previous?: GrantRow }).previous, undefined, 'the released row is no previous answer');
 
-  const left = decide([member('b'), member('c')], [row, { host: 'x', cluster: CLUSTER, request: 'xxxxxxxxxxxxxxxx', state: 'deferred', reason: 'r', verdict: 'prediction', decidedMs: NOW, collector: COLLECTOR }]);
+  const x: GrantRow = { host: 'x', cluster: CLUSTER, request: 'xxxxxxxxxxxxxxxx', state: 'deferred', reason: 'r', verdict: 'prediction', decidedMs: NOW, collector: COLLECTOR };
+  const left = decide([member('b'), member('c')], [row, x], ONE, NOW, (host) => `${host} is no longer a member of pg`);
   t.deepEqual(kinds(left), ['released a', 'released x']);
   t.like(left[0], { why: 'a is no longer a member of pg' });
   t.like(left[1], { why: 'x is no longer a member of pg' });
+});
+
+test('a stored answer of a host this collector has no report of stands, and its grant counts against the budget', (t) => {
+  // A collector just started, or its copy of a's report is still on the way: not evidence that a left.
+  const changes = decide([member('b', { request: request('bbbbbbbbbbbbbbbb') }), member('c'), member('d')], [granted('a', 'aaaaaaaaaaaaaaaa')]);
+  t.deepEqual(kinds(changes), ['deferred b']);
+  t.regex(changes[0]!.row.reason, /a is already out of cluster pg \(a: drain granted\)/);
 });
 
 test('a release frees the budget for another request in the same decision', (t) => {
