@@ -40,6 +40,8 @@ export class ClusterCoordinator {
   readonly view = new ClusterView();
   private sweepTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  /** Clusters known to have stored answers: decided at every report; the others only when a member asks. */
+  private readonly withAnswers = new Set<string>();
   /** When this collector starts deciding: undefined until its first connection. */
   private decidingFromMs: number | undefined;
 
@@ -101,6 +103,8 @@ export class ClusterCoordinator {
 
   async sweep(): Promise<void> {
     try {
+      // Clusters with stored answers (another collector's too) or a member asking: the rest have nothing to decide.
+      for (const row of await this.deps.store.grants()) this.withAnswers.add(row.cluster);
       for (const cluster of this.view.clusters()) await this.decide(cluster);
     } catch (err) {
       this.deps.logger.warn({ err }, 'cannot decide the clusters\' drain grants now (the fleet store?); tried again at the next report');
@@ -111,9 +115,17 @@ export class ClusterCoordinator {
     const nowMs = this.deps.now();
     if (this.decidingFromMs === undefined || nowMs < this.decidingFromMs) return [];
     const members = this.view.members(cluster, nowMs);
-    const changes = await this.deps.store.decideGrants(cluster, (current) =>
-      decideGrants({ cluster, members, gone: (host) => this.view.gone(host, cluster), current, budget: budgetOf(this.settings, cluster), leaseMs: this.settings.leaseMs, nowMs, collector: this.deps.collector }),
-    );
+    // Most reports are of clusters with nothing asked and nothing stored: no transaction for them.
+    if (!this.withAnswers.has(cluster) && !members.some((m) => m.report.request)) return [];
+    let left = 0;
+    const changes = await this.deps.store.decideGrants(cluster, (current) => {
+      const decided = decideGrants({ cluster, members, gone: (host) => this.view.gone(host, cluster), current, budget: budgetOf(this.settings, cluster), leaseMs: this.settings.leaseMs, nowMs, collector: this.deps.collector });
+      const released = new Set(decided.filter((c) => c.kind === 'released').map((c) => c.row.host));
+      left = new Set([...current.map((r) => r.host).filter((h) => !released.has(h)), ...decided.filter((c) => c.kind !== 'released').map((c) => c.row.host)]).size;
+      return decided;
+    });
+    if (left > 0) this.withAnswers.add(cluster);
+    else this.withAnswers.delete(cluster);
     for (const change of changes) this.announce(change);
     return changes;
   }
