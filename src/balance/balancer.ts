@@ -133,8 +133,11 @@ export class Balancer {
   }
 
   private onAnswer(answer: DrainAnswer | undefined): void {
+    const before = this.coordination.answer()?.state;
     if (!this.coordination.onAnswer(answer)) return;
-    if (answer) {
+    if (answer && answer.state === before) {
+      // The same answer with a new reason (the loads moved): shown in the reasons, not logged again.
+    } else if (answer) {
       this.deps.logger[answer.state === 'granted' ? 'info' : 'warn'](
         { request: answer.request, state: answer.state, collector: answer.collector, reason: answer.reason },
         answer.state === 'granted' ? 'the collector granted the drain' : 'the collector deferred the drain',

@@ -127,6 +127,9 @@ export class DrainCoordination {
       record = { ...record, request: { ...record.request, verdict: drain.verdict, level: drain.level, reason, disks: drain.disks } };
       this.save(record);
     }
+    // A database that does not answer takes the host down whatever the collector says; the
+    // request and any grant stand, so the host does not come back on the failing disk.
+    if (decision.state === 'down') return decision;
     const answer = record.answer;
     if (answer?.state === 'granted') {
       return { ...decision, reasons: [...decision.reasons, `drain granted by the collector ${answer.collector} at ${iso(answer.decidedMs)}`] };

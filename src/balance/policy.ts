@@ -58,13 +58,13 @@ export function decide(inputs: BalanceInputs, settings: BalanceSettings): Balanc
   for (const d of down) reasons.push(`database ${d.target} does not answer${d.reason ? ` (${d.reason})` : ''}`);
   const draining = (inputs.disks ?? []).filter((d) => drains(d, settings));
   for (const d of draining) reasons.push(drainReason(d));
-  if (down.length > 0) return { state: 'down', weight: 0, reasons };
   const undrained = weighted(inputs, settings);
-  if (draining.length > 0) {
-    const verdict = draining.some((d) => d.verdict === 'drive') ? 'drive' : 'prediction';
-    const level = draining.some((d) => d.level === 'failing') ? 'failing' : 'degraded';
-    return { state: 'drain', weight: 0, reasons, diskDrain: { disks: draining.map((d) => d.disk), verdict, level, undrained } };
-  }
+  const verdict = draining.some((d) => d.verdict === 'drive') ? 'drive' : 'prediction';
+  const level = draining.some((d) => d.level === 'failing') ? 'failing' : 'degraded';
+  const diskDrain = { disks: draining.map((d) => d.disk), verdict, level, undrained } as const;
+  // Down wins, but the disks still say drain: the host keeps asking (and a grant it holds) meanwhile.
+  if (down.length > 0) return { state: 'down', weight: 0, reasons, ...(draining.length > 0 ? { diskDrain } : {}) };
+  if (draining.length > 0) return { state: 'drain', weight: 0, reasons, diskDrain };
   return undrained;
 }
 

@@ -130,7 +130,7 @@ export class FleetMetrics {
     single('harbinger_fleet_mqtt_connected', 'Whether the collector is connected to the MQTT broker (1) or not (0).', 'gauge', () => Number(source.subscriber().connected));
     stateFamily(registry, {
       name: 'harbinger_fleet_invalid_messages_total',
-      help: 'Messages refused (acknowledged, not stored) by kind: status, disk, event, or topic (not a harbinger topic).',
+      help: 'Messages refused (acknowledged, not stored) by kind: status, disk, event, balance, or topic (not a harbinger topic).',
       type: 'counter',
       labelNames: ['kind'],
       *samples() {

@@ -20,7 +20,7 @@ export const FLEET_SCHEMA = {
       type: 'string',
       pattern: LISTEN_ADDRESS_PATTERN,
       description: 'an address like :10191, 127.0.0.1:10191 or [::1]:10191',
-      $comment: "where the collector serves /api/fleet, /api/maintenance, /maintenance.ics, /maintenance.csv, /metrics and the fleet page",
+      $comment: "where the collector serves /api/fleet, /api/clusters, /api/maintenance, /maintenance.ics, /maintenance.csv, /metrics and the fleet page",
       default: ':10191',
     },
     web_config_file: text('a path to a web-config.yml', "the collector's TLS and basic auth (exporter-toolkit format); empty: plain HTTP, no auth"),

@@ -140,7 +140,9 @@ export function decideGrants(input: GrantInput): GrantChange[] {
       continue;
     }
     if (previous?.state === 'deferred' && previous.reason === deferral) continue;
-    const row: GrantRow = { host: m.host, cluster, request: request.id, state: 'deferred', reason: deferral, verdict: request.verdict, decidedMs: nowMs, collector };
+    // A new reason for the same deferral (the loads moved) keeps the time it was first deferred.
+    const since = previous?.state === 'deferred' && previous.request === request.id ? previous.decidedMs : nowMs;
+    const row: GrantRow = { host: m.host, cluster, request: request.id, state: 'deferred', reason: deferral, verdict: request.verdict, decidedMs: since, collector };
     changes.push({ kind: 'deferred', row, ...(previous ? { previous } : {}) });
     rows.set(m.host, row);
   }
@@ -158,9 +160,11 @@ function deferralReason(m: Member, members: readonly Member[], out: ReadonlyMap<
       ? `${what}, but cluster ${cluster} allows no drain (fleet.clusters.max_drained 0): replace it now, or raise the budget`
       : `${what}, but ${names([...out.keys()])} ${out.size === 1 ? 'is' : 'are'} already out of cluster ${cluster} (${gone.join('; ')}) and it allows ${allowed} (fleet.clusters.max_drained): replace it now, or wait until ${out.size === 1 ? 'that host is' : 'they are'} back`;
   }
-  const pool = members.filter((x) => x.state === 'up' && !out.has(x.host)).map(poolMember);
+  const pool = members.filter((x) => x.state === 'up' && !out.has(x.host));
   if (pool.length <= 1) return `${what}, but it is the only member of cluster ${cluster} left in the pool: replace it now or add capacity`;
-  const projection = projectLoss(pool, m.host);
+  // Granted but still serving (its agent has not drained yet): its load is about to move as well.
+  const leaving = members.filter((x) => x.state === 'up' && out.has(x.host));
+  const projection = projectLoss([...pool, ...leaving].map(poolMember), m.host, leaving.map((x) => x.host));
   if (projection.ratio === undefined) {
     return `${what}, but ${names(projection.unknown)} report${projection.unknown.length === 1 ? 's' : ''} no CPU utilisation, so whether the others can carry its load is unknown: replace it now, or fix their reports`;
   }

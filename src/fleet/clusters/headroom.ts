@@ -27,7 +27,7 @@ export interface ProjectedMember {
 }
 
 export interface LossProjection {
-  /** The member that drops out. */
+  /** The member that drops out (with any others already on their way out: `projectLoss`'s alsoLeaving). */
   lost: string;
   /**
    * The fullest remaining member's projected ratio; Infinity when none would be left; undefined
@@ -39,16 +39,19 @@ export interface LossProjection {
   unknown: string[];
 }
 
-export function projectLoss(pool: readonly PoolMember[], lost: string): LossProjection {
-  const gone = pool.find((m) => m.host === lost);
-  const rest = pool.filter((m) => m.host !== lost);
-  const unknown = [gone, ...rest].filter((m): m is PoolMember => m !== undefined && m.cpu === undefined).map((m) => m.host);
+export function projectLoss(pool: readonly PoolMember[], lost: string, alsoLeaving: readonly string[] = []): LossProjection {
+  const leaving = new Set([lost, ...alsoLeaving]);
+  const goneMembers = pool.filter((m) => leaving.has(m.host));
+  const rest = pool.filter((m) => !leaving.has(m.host));
+  const unknown = [...goneMembers, ...rest].filter((m) => m.cpu === undefined).map((m) => m.host);
   if (rest.length === 0) return { lost, ratio: Infinity, members: [], unknown };
   const capacity = rest.reduce((sum, m) => sum + m.capacity, 0);
-  const movedCpu = gone?.cpu === undefined ? undefined : (gone.cpu * gone.capacity) / capacity;
-  const movedConnections = gone?.connections?.used ?? 0;
+  // The work of every member leaving, in capacity units, spread over the remaining capacity.
+  const goneUnknown = goneMembers.some((m) => m.cpu === undefined);
+  const movedCpu = goneUnknown ? undefined : goneMembers.reduce((sum, m) => sum + (m.cpu as number) * m.capacity, 0) / capacity;
+  const movedConnections = goneMembers.reduce((sum, m) => sum + (m.connections?.used ?? 0), 0);
   const members = rest.map((m): ProjectedMember => {
-    const cpu = m.cpu === undefined || (gone !== undefined && movedCpu === undefined) ? undefined : m.cpu + (movedCpu ?? 0);
+    const cpu = m.cpu === undefined || movedCpu === undefined ? undefined : m.cpu + movedCpu;
     const connections = m.connections && m.connections.max > 0 ? (m.connections.used + (movedConnections * m.capacity) / capacity) / m.connections.max : undefined;
     const ratio = cpu === undefined ? undefined : Math.max(cpu, connections ?? 0);
     return { host: m.host, cpu, ...(connections !== undefined ? { connections } : {}), ratio };

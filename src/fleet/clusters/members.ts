@@ -83,9 +83,9 @@ export class ClusterView {
     const out: Member[] = [];
     for (const [host, { report, receivedMs }] of this.reports) {
       if (report.cluster !== cluster) continue;
-      // The agent's own clock dates the report: a retained report of a host long gone, delivered
-      // to a collector that just connected, is old at once.
-      const silent = nowMs - report.timeMs > MISSED_REPORTS * report.reportIntervalSeconds * 1000;
+      // The collector's own clock, not the agent's: a host whose clock is off is not silent. A host
+      // gone for good is offline by its retained status (the broker sends its Will).
+      const silent = nowMs - receivedMs > MISSED_REPORTS * report.reportIntervalSeconds * 1000;
       const offline = this.offline.has(host) ? 'agent offline' : silent ? 'no report' : undefined;
       out.push({ host, cluster, state: offline ? 'offline' : report.state, report, receivedMs, ...(offline ? { offline } : {}) });
     }
