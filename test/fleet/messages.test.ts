@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { parseMessage, parseTopic } from '../../src/fleet/messages.js';
+import { parseDrainAnswer } from '../../src/protocol/drain-grant.js';
 import { repoPath } from '../helpers/tmp.js';
 
 const ROOT = 'harbinger/v1';
 const AT = Date.parse('2026-11-28T18:20:00.000Z');
 
-/** The worked example of docs/events.md: what an agent publishes, word for word. */
+/** The worked examples of docs/events.md: what an agent (and, for the grant, a collector) publishes, word for word. */
 const EXAMPLES = [...readFileSync(repoPath('docs/events.md'), 'utf8').matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as Record<string, any>);
-if (EXAMPLES.length !== 4) throw new Error(`docs/events.md: expected 4 JSON examples (status, disk state, disk event, balance event), found ${EXAMPLES.length}`);
-const [STATUS, DISK, EVENT, BALANCE] = EXAMPLES as [Record<string, any>, Record<string, any>, Record<string, any>, Record<string, any>];
+if (EXAMPLES.length !== 7) {
+  throw new Error(`docs/events.md: expected 7 JSON examples (status, disk state, disk event, balance event, balance report, drain answer, drain deferred), found ${EXAMPLES.length}`);
+}
+type Example = Record<string, any>;
+const [STATUS, DISK, EVENT, BALANCE, REPORT, GRANT, DEFERRED] = EXAMPLES as [Example, Example, Example, Example, Example, Example, Example];
 const DISK_TOPIC = `${ROOT}/db1/disks/wwn-5000cca37fca81a8`;
 const EVENT_TOPIC = `${ROOT}/db1/events/failure_predicted`;
 
@@ -117,4 +121,13 @@ test('malformed evidence entries are dropped, the disk state is kept', (t) => {
   const parsed = parse(DISK_TOPIC, { ...DISK, evidence: [{ signal: 'x' }, DISK.evidence[1], 'junk'] });
   if (parsed.kind !== 'disk') return t.fail(parsed.kind);
   t.deepEqual(parsed.disk.evidence, [DISK.evidence[1]]);
+});
+
+test('the documented balance report, drain answer and drain_deferred event are what the collector and the agent accept', (t) => {
+  const report = parse(`${ROOT}/db1/balance`, REPORT);
+  if (report.kind !== 'balance' || !report.report) return t.fail(`not a balance report: ${JSON.stringify(report)}`);
+  t.like(report.report, { host: 'db1', cluster: 'postgres', capacity: 1, state: 'up', weight: 100, own: { state: 'drain' }, request: { id: GRANT.request, verdict: 'drive', level: 'failing' }, answer: { state: 'deferred' } });
+  t.is(report.report.load.cpuUtilization, 0.41);
+  t.like(parseDrainAnswer('db1', JSON.stringify(GRANT)), { host: 'db1', cluster: 'postgres', request: GRANT.request, state: 'deferred', reason: GRANT.reason });
+  t.like(parse(`${ROOT}/db1/events/drain_deferred`, DEFERRED), { kind: 'event', event: { type: 'io.harbinger.host.drain_deferred.v1', host: 'db1', subject: 'db1', disk: '' } });
 });
