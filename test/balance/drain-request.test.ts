@@ -74,9 +74,19 @@ test('enabled, but the decision is no disk drain: unchanged, nothing asked', asy
   t.is(c.apply(h, undefined), h);
   const down = decide({ databases: [{ target: 'pg', down: true }], disks: [{ disk: 'wwn-2', device: '/dev/sdb', level: 'failing', role: 'data', verdict: 'drive' }] }, BALANCE_SETTINGS);
   t.is(down.state, 'down');
-  t.is(c.apply(down, undefined), down, 'down is a fact, never asked about');
+  const downNoDisk = decide({ databases: [{ target: 'pg', down: true }] }, BALANCE_SETTINGS);
+  t.is(c.apply(downNoDisk, undefined), downNoDisk, 'down is a fact, never asked about');
   t.is(c.request(), undefined);
   t.false(existsSync(file.path));
+  // Down with a failing data disk: down is published as it is, and the disk's request is kept
+  // meanwhile, so the host does not come back on the disk when the database answers again.
+  t.is(c.apply(down, undefined), down);
+  const id = c.request()?.id;
+  t.truthy(id);
+  t.true(c.onAnswer({ host: 'db1', cluster: 'pg', request: id!, state: 'granted', reason: 'r', decidedMs: T0, leaseExpiresMs: T0 + 300_000, collector: 'fleet-1' }));
+  t.is(c.apply(down, undefined), down, 'a grant does not lift down');
+  t.is(c.apply(diskDecision('drive'), undefined).state, 'drain', 'the database back: drained under the same grant');
+  t.is(c.request()?.id, id);
 });
 
 test('a disk drain asks: a request is kept in the file and the host stays up at its pressure weight while waiting', async (t) => {

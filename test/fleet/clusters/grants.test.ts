@@ -210,20 +210,20 @@ test('members out of the pool are not in the capacity figure', (t) => {
   t.regex(changes[0]!.row.reason, /c would run at 100% of its CPU/);
 });
 
-test('ClusterView: a report older than 3 report intervals by its own time makes the member offline, whenever it arrived', (t) => {
+test('ClusterView: no report received for more than 3 report intervals, by the collector\'s clock, makes the member offline; the agent\'s own clock does not count', (t) => {
   const view = new ClusterView();
-  t.deepEqual(view.setReport('b', report('b', { timeMs: NOW - 91_000 }), NOW), [CLUSTER], 'received just now, written 91 s ago: 3 × 30 s missed');
+  t.deepEqual(view.setReport('b', report('b'), NOW - 91_000), [CLUSTER], 'received 91 s ago: 3 × 30 s missed');
   view.setReport('a', report('a', { request: request('aaaaaaaaaaaaaaaa') }), NOW);
-  view.setReport('c', report('c', { timeMs: NOW - 90_000 }), NOW - 90_000);
-  view.setReport('d', report('d'), NOW - 3_600_000);
+  view.setReport('c', report('c'), NOW - 90_000);
+  view.setReport('d', report('d', { timeMs: NOW - 3_600_000 }), NOW);
   const members = view.members(CLUSTER, NOW);
   t.deepEqual(members.map((m) => m.host), ['a', 'b', 'c', 'd'], 'sorted by host');
   const b = members.find((m) => m.host === 'b')!;
   t.is(b.state, 'offline');
   t.is(b.offline, 'no report');
   t.is(members.find((m) => m.host === 'c')!.state, 'up', 'exactly 3 intervals: not yet offline');
-  t.is(members.find((m) => m.host === 'd')!.state, 'up', 'received long ago but dated now: its own time counts');
-  t.is(members.find((m) => m.host === 'd')!.receivedMs, NOW - 3_600_000);
+  t.is(members.find((m) => m.host === 'd')!.state, 'up', 'dated an hour ago by a clock that is off, but received now: not silent');
+  t.is(members.find((m) => m.host === 'd')!.receivedMs, NOW);
 
   const changes = decide(members);
   t.deepEqual(kinds(changes), ['deferred a']);
@@ -387,7 +387,7 @@ test('a deferred row is not written again while its reason is unchanged; a new r
   t.deepEqual(kinds(second), ['deferred a']);
   t.like(second[0], { kind: 'deferred', previous: rows[0] });
   t.regex(second[0]!.row.reason, /up to 115%/, 'b: 0.8 + 0.35 = 1.15');
-  t.is(second[0]!.row.decidedMs, NOW + 60_000);
+  t.is(second[0]!.row.decidedMs, NOW, 'a new reason for the same deferral keeps the time it was first deferred');
   // Room again: granted over the deferral.
   const calm = [member('a', { cpu: 0.3, request: request('aaaaaaaaaaaaaaaa') }), member('b'), member('c')];
   const third = decide(calm, rows, { maxDrained: 2, maxUtilization: 0.9 });
@@ -420,4 +420,31 @@ test('members that are not up are never candidates, and a granted host is not gr
   t.deepEqual(decide([member('a', { offline: 'agent offline', request: request('aaaaaaaaaaaaaaaa') }), member('b'), member('c')]), []);
   const row = granted('a', 'aaaaaaaaaaaaaaaa', { decidedMs: NOW, leaseExpiresMs: NOW + LEASE });
   t.deepEqual(decide([member('a', { request: request('aaaaaaaaaaaaaaaa') }), member('b'), member('c')], [row]), []);
+});
+
+test('a member granted but still serving counts as leaving: its load moves with the candidate\'s', (t) => {
+  // Four members at 50%, two may drain. a is granted but not drained yet; b asks. Without a, b's
+  // loss alone would put c and d at 0.5 + 0.5/3 ≈ 67%; with a leaving too, (0.5 + 0.5) / 2 moves
+  // onto each: 100%.
+  const members = [
+    member('a', { cpu: 0.5, request: request('aaaaaaaaaaaaaaaa') }),
+    member('b', { cpu: 0.5, request: request('bbbbbbbbbbbbbbbb') }),
+    member('c', { cpu: 0.5 }),
+    member('d', { cpu: 0.5 }),
+  ];
+  const changes = decide(members, [granted('a', 'aaaaaaaaaaaaaaaa')], { maxDrained: 2, maxUtilization: 0.9 });
+  t.deepEqual(kinds(changes), ['deferred b']);
+  t.regex(changes[0]!.row.reason, /c and d would run at up to 100% of their CPU/);
+  // Once a has drained, its load is on the others' own figures (b, c, d at 2/3), and b is weighed
+  // on its own: 2/3 + (2/3)/2 = 100% still, deferred for the same reason.
+  const third = 2 / 3;
+  const drained = [
+    member('a', { state: 'drain', cpu: 0.02, request: request('aaaaaaaaaaaaaaaa') }),
+    member('b', { cpu: third, request: request('bbbbbbbbbbbbbbbb') }),
+    member('c', { cpu: third }),
+    member('d', { cpu: third }),
+  ];
+  const after = decide(drained, [granted('a', 'aaaaaaaaaaaaaaaa')], { maxDrained: 2, maxUtilization: 0.9 });
+  t.deepEqual(kinds(after), ['deferred b']);
+  t.regex(after[0]!.row.reason, /c and d would run at up to 100% of their CPU/);
 });
