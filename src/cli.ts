@@ -122,7 +122,7 @@ function program(): Command {
 
   root
     .command('demo')
-    .description('a demo on any machine: an embedded MQTT broker, an agent replaying a disk that degrades, and a collector; Ctrl-C stops it')
+    .description('a demo on any machine: an embedded MQTT broker, a collector, and a cluster of three agents replaying disks of which two fail: one drain granted, one deferred; Ctrl-C stops it')
     .addOption(new Option('--interval <seconds>', 'seconds between replayed SMART rounds').default(5).argParser(seconds))
     .action(async (opts: { interval: number }) => {
       const { runDemo } = await import('./demo/run.js');
