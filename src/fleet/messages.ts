@@ -1,5 +1,5 @@
 import { parseBalanceReport, type BalanceReport } from '../protocol/balance-report.js';
-import { PayloadError } from '../protocol/fields.js';
+import { jsonObject, PayloadError } from '../protocol/fields.js';
 import { RISK_LEVELS } from '../predict/types.js';
 import { optional } from './store.js';
 import type { DiskRecord, Evidence, FleetEvent, HostStatus, RiskLevel } from './types.js';
@@ -66,16 +66,8 @@ export function parseMessage(root: string, topic: string, payload: Buffer, recei
   }
 }
 
-function json(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return fail(text === '' ? 'empty payload' : 'payload is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('payload is not a JSON object');
-  return value as Record<string, unknown>;
-}
+/** Disk states and events keep the bound they always had: none but the broker's. */
+const json = (text: string): Record<string, unknown> => jsonObject(text, Infinity);
 
 const str = (o: Record<string, unknown>, key: string, required = true): string | undefined => {
   const v = o[key];

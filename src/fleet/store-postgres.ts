@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { GrantChange, GrantRow } from './clusters/grants.js';
-import { grantParams, optional, parseJson, type FleetStore } from './store.js';
+import { grantParams, grantRow, optional, parseJson, type FleetStore } from './store.js';
 import type { DiskRecord, EventQuery, FleetEvent, HostRecord, HostStatus } from './types.js';
 
 /**
@@ -71,24 +71,13 @@ const MIGRATION_LOCK = 0x6862_666c_6565_74n;
 /** The first key of a cluster's lock (pg_advisory_xact_lock(int, int): "hbcl"), the second is hashtext(cluster). */
 const CLUSTER_LOCK_SPACE = 0x6862_636c;
 
+const dateMs = (v: unknown) => (v as Date).getTime();
+
 const UPSERT_GRANT = `INSERT INTO drain_grants (host, cluster, request, state, reason, verdict, decided, lease_expires, collector)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
   ON CONFLICT (host) DO UPDATE SET cluster = excluded.cluster, request = excluded.request, state = excluded.state, reason = excluded.reason,
     verdict = excluded.verdict, decided = excluded.decided, lease_expires = excluded.lease_expires, collector = excluded.collector`;
 
-function grantRow(r: Record<string, any>): GrantRow {
-  return {
-    host: r.host,
-    cluster: r.cluster,
-    request: r.request,
-    state: r.state,
-    reason: r.reason,
-    verdict: r.verdict,
-    decidedMs: (r.decided as Date).getTime(),
-    ...(r.lease_expires !== null ? { leaseExpiresMs: (r.lease_expires as Date).getTime() } : {}),
-    collector: r.collector,
-  };
-}
 
 /** Any message from a host proves it exists: a host known only from its disks is `unknown`. */
 const touchHost = (host: string, at: string) => `INSERT INTO hosts (host, state, last_seen) VALUES (${host}, 'unknown', ${at})
@@ -270,7 +259,7 @@ export class PostgresFleetStore implements FleetStore {
       // The cluster's lock, held to COMMIT: another collector deciding the same cluster waits here.
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CLUSTER_LOCK_SPACE, cluster]);
       const { rows } = await client.query('SELECT * FROM drain_grants WHERE cluster = $1 ORDER BY host', [cluster]);
-      const changes = decide(rows.map(grantRow));
+      const changes = decide(rows.map((r) => grantRow(r, dateMs)));
       for (const change of changes) {
         if (change.kind === 'released') await client.query('DELETE FROM drain_grants WHERE host = $1 AND request = $2', [change.row.host, change.row.request]);
         else await client.query(UPSERT_GRANT, grantParams(change.row, iso));
@@ -286,7 +275,7 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   async grants(): Promise<GrantRow[]> {
-    return (await this.query('SELECT * FROM drain_grants ORDER BY host')).map(grantRow);
+    return (await this.query('SELECT * FROM drain_grants ORDER BY host')).map((r) => grantRow(r, dateMs));
   }
 
   private async query<R extends pg.QueryResultRow = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R[]> {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GrantChange, GrantRow } from './clusters/grants.js';
-import { grantParams, optional, parseJson, type FleetStore } from './store.js';
+import { grantParams, grantRow, optional, parseJson, type FleetStore } from './store.js';
 import type { DiskRecord, EventQuery, FleetEvent, HostRecord, HostStatus } from './types.js';
 
 /**
@@ -71,24 +71,13 @@ const MIGRATIONS: readonly string[] = [
 const TOUCH_HOST = `INSERT INTO hosts (host, state, last_seen) VALUES (?, 'unknown', ?)
   ON CONFLICT (host) DO UPDATE SET last_seen = max(hosts.last_seen, excluded.last_seen)`;
 
+const msOf = (v: unknown) => v as number;
+
 const UPSERT_GRANT = `INSERT INTO drain_grants (host, cluster, request, state, reason, verdict, decided, lease_expires, collector)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (host) DO UPDATE SET cluster = excluded.cluster, request = excluded.request, state = excluded.state, reason = excluded.reason,
     verdict = excluded.verdict, decided = excluded.decided, lease_expires = excluded.lease_expires, collector = excluded.collector`;
 
-function grantRow(r: Record<string, any>): GrantRow {
-  return {
-    host: r.host,
-    cluster: r.cluster,
-    request: r.request,
-    state: r.state,
-    reason: r.reason,
-    verdict: r.verdict,
-    decidedMs: r.decided,
-    ...(r.lease_expires !== null ? { leaseExpiresMs: r.lease_expires } : {}),
-    collector: r.collector,
-  };
-}
 
 /**
  * The embedded store: one SQLite file (WAL, synchronous=FULL, so a write is on disk before the
@@ -245,7 +234,7 @@ export class SqliteFleetStore implements FleetStore {
     // IMMEDIATE: the write lock is taken before the read, as PostgreSQL's advisory lock is.
     return db
       .transaction(() => {
-        const current = (this.stmt('SELECT * FROM drain_grants WHERE cluster = ? ORDER BY host').all(cluster) as Record<string, any>[]).map(grantRow);
+        const current = (this.stmt('SELECT * FROM drain_grants WHERE cluster = ? ORDER BY host').all(cluster) as Record<string, any>[]).map((r) => grantRow(r, msOf));
         const changes = decide(current);
         for (const change of changes) {
           if (change.kind === 'released') this.stmt('DELETE FROM drain_grants WHERE host = ? AND request = ?').run(change.row.host, change.row.request);
@@ -257,7 +246,7 @@ export class SqliteFleetStore implements FleetStore {
   }
 
   async grants(): Promise<GrantRow[]> {
-    return (this.stmt('SELECT * FROM drain_grants ORDER BY host').all() as Record<string, any>[]).map(grantRow);
+    return (this.stmt('SELECT * FROM drain_grants ORDER BY host').all() as Record<string, any>[]).map((r) => grantRow(r, msOf));
   }
 
   private handle(): Database.Database {

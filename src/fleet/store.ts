@@ -70,3 +70,18 @@ export function parseJson<T>(text: unknown, fallback: T): T {
 export function optional<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: NonNullable<T[K]> } {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]?: NonNullable<T[K]> };
 }
+
+/** A drain_grants row as stored; `ms` reads a time column (SQLite: a number; PostgreSQL: a Date). */
+export function grantRow(r: Record<string, any>, ms: (value: any) => number): GrantRow {
+  return {
+    host: r.host,
+    cluster: r.cluster,
+    request: r.request,
+    state: r.state,
+    reason: r.reason,
+    verdict: r.verdict,
+    decidedMs: ms(r.decided),
+    ...(r.lease_expires !== null ? { leaseExpiresMs: ms(r.lease_expires) } : {}),
+    collector: r.collector,
+  };
+}

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { CLI } from '../helpers/agent.js';
-import { CLUSTER, clusterOf, healthOf, replaceDisk, startMember, type Member } from '../helpers/cluster.js';
+import { CLUSTER, clusterOf, healthOf, replaceDisk, startMember, waitForAnswers, type Member } from '../helpers/cluster.js';
 import { startCollector } from '../helpers/fleet.js';
 import { ROOT } from '../helpers/fleet-service.js';
 import { agentCheckPort, startHaproxy, type ServerState } from '../helpers/haproxy.js';
@@ -30,14 +30,7 @@ test('a cluster of three behind HAProxy: two data disks fail at once, exactly on
   const drained = (s: ServerState) => (s.adminState & DRAIN) !== 0;
 
   // Both sdb disks turn failing in the same round: one is granted, the other deferred.
-  const split = await waitFor(
-    'one drain granted and one deferred',
-    async () => {
-      const c = await clusterOf(collector.url);
-      return c && c.granted.length === 1 && c.deferred.length === 1 ? c : undefined;
-    },
-    60_000,
-  );
+  const split = await waitForAnswers(collector.url, 1, 1);
   const first = split.granted[0]!;
   const second = split.deferred[0]!.host;
   t.deepEqual([first, second].sort(), ['db1', 'db2']);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { addFailingDisk, clusterOf, healthOf, startMember, type Member } from '../helpers/cluster.js';
+import { addFailingDisk, healthOf, startMember, waitForAnswers, type Member } from '../helpers/cluster.js';
 import { startCollector, type RunningCollector } from '../helpers/fleet.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -20,14 +20,7 @@ test('the collector killed with grants outstanding: the granted drain holds, the
     db3: await startMember(t, 'db3', broker.url, { failing: false, grantTimeout: '3s', extra: ['--balance.drain-level', 'degraded'] }),
     db4: await startMember(t, 'db4', broker.url, { failing: false, grantTimeout: '3s' }),
   };
-  const before = await waitFor(
-    'one drain granted and one deferred',
-    async () => {
-      const c = await clusterOf(collector.url);
-      return c && c.granted.length === 1 && c.deferred.length === 1 ? c : undefined;
-    },
-    60_000,
-  );
+  const before = await waitForAnswers(collector.url, 1, 1);
   const granted = members[before.granted[0] as 'db1' | 'db2'];
   const deferred = members[before.deferred[0]!.host as 'db1' | 'db2'];
   const grantedAnswer = before.members.find((m) => m.host === granted.host)!.answer!;
@@ -57,14 +50,7 @@ test('the collector killed with grants outstanding: the granted drain holds, the
 
   // Back, on the same store.
   collector = await startCollector(t, collectorArgs);
-  const after = await waitFor(
-    'the restarted collector has decided',
-    async () => {
-      const c = await clusterOf(collector.url);
-      return c && c.granted.length === 2 && c.deferred.length === 2 ? c : undefined;
-    },
-    30_000,
-  );
+  const after = await waitForAnswers(collector.url, 2, 2, 30_000);
   t.deepEqual(after.granted, [granted.host, 'db4'].sort(), 'the grant kept, and db4\'s own drain recorded against the budget');
   t.deepEqual(after.deferred.map((d) => d.host).sort(), [deferred.host, 'db3'].sort());
   t.deepEqual(after.members.find((m) => m.host === granted.host)!.answer, grantedAnswer, 'the same grant, not a new one');

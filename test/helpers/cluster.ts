@@ -6,6 +6,7 @@ import { getJson } from './fleet.js';
 import { agentCheckArgs } from './haproxy.js';
 import { writeStorageTree } from './storage-tree.js';
 import { repoPath, tempDir } from './tmp.js';
+import { waitFor } from './tools.js';
 
 /** Where the database's data lives in the members' block-device trees; nothing is there on the test host. */
 export const DATA = '/srv/harbinger-test-pgdata';
@@ -157,3 +158,15 @@ export interface AgentHealth {
 }
 
 export const healthOf = async (m: Member): Promise<AgentHealth> => (await (await fetch(`${m.agent.url}/health`)).json()) as AgentHealth;
+
+/** The cluster once the collector shows `granted` grants and `deferred` deferrals. */
+export function waitForAnswers(collectorUrl: string, granted: number, deferred: number, timeoutMs = 60_000): Promise<ClustersJson['clusters'][number]> {
+  return waitFor(
+    `${granted} drain(s) granted and ${deferred} deferred`,
+    async () => {
+      const c = await clusterOf(collectorUrl);
+      return c && c.granted.length === granted && c.deferred.length === deferred ? c : undefined;
+    },
+    timeoutMs,
+  );
+}
