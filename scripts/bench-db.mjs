@@ -15,7 +15,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, root, start, stopAll, waitServing } from './bench-lib.mjs';
+import { cleanup, freePort, onCleanup, root, start, waitServing } from './bench-lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -42,12 +42,9 @@ const [pg, maria] = await startAll([
   startMariadb({ args: [`--performance-schema-digests-size=${Math.max(10000, fill * 2)}`] }),
 ]);
 const dir = mkdtempSync(join(tmpdir(), 'harbinger-bench-db-'));
-const cleanup = async () => {
-  stopAll();
-  await Promise.all([pg.destroy(), maria.destroy()]);
-  rmSync(dir, { recursive: true, force: true });
-};
-process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+// Run by cleanup() at the end, on Ctrl-C and when the agent dies early (bench-lib.mjs).
+onCleanup(() => Promise.all([pg.destroy(), maria.destroy()]));
+onCleanup(() => rmSync(dir, { recursive: true, force: true }));
 
 try {
   const PG_PASSWORD = 'bench-pg-password';

@@ -1,4 +1,5 @@
-// Shared by the benchmark scripts: start processes, scrape with keep-alive, quantiles.
+// Shared by the benchmark scripts: start processes, undo what a run made (also on Ctrl-C), scrape
+// with keep-alive, quantiles.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createServer } from 'node:net';
@@ -18,26 +19,118 @@ export const freePort = () =>
 const children = [];
 let stopping = false;
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-process.on('SIGINT', () => process.exit(130));
 
-/** Starts a process that must keep running until `stopAll()`. */
+// What a run made that must not outlive it (servers, temporary directories, cgroups): undone in
+// reverse order by cleanup(), which the script awaits at its end, and which an interrupt
+// (Ctrl-C, SIGTERM) or a server that dies early runs before exiting. Only the 'exit' handler
+// above runs on process.exit(), and it cannot wait for anything, so exiting straight away would
+// leave directories and cgroups behind. A second Ctrl-C exits at once.
+const cleanups = [];
+let cleaning;
+export const onCleanup = (fn) => void cleanups.push(fn);
+
+export function cleanup() {
+  cleaning ??= (async () => {
+    // The long-running processes first: they use what the cleanups remove.
+    await stopAll();
+    while (cleanups.length > 0) {
+      try {
+        await cleanups.pop()();
+      } catch (err) {
+        console.error(`cleanup: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+/** Cleans up, then exits with `code` (a second call while cleaning exits at once). */
+export function cleanupAndExit(code) {
+  if (cleaning) process.exit(code);
+  void cleanup().finally(() => process.exit(code));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (!cleaning) console.error(`\n${signal}: cleaning up…`);
+    cleanupAndExit(130);
+  });
+}
+
+/** Starts a process that must keep running until `stopAll()`; its early exit ends the run. */
 export function start(name, command, args, env = process.env) {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
+  child.output = () => stderr;
   children.push(child);
-  child.on('exit', (code) => {
+  child.on('exit', (code, signal) => {
     if (!stopping) {
-      console.error(`${name} exited early (${code}): ${stderr.slice(-500)}`);
-      process.exit(1);
+      console.error(`${name} exited early (${code ?? signal}): ${stderr.slice(-500)}`);
+      cleanupAndExit(1);
     }
   });
   return child;
 }
 
+/** SIGTERM to every process `start()` started; resolves when they have exited (SIGKILL after 5 s). */
 export function stopAll() {
   stopping = true;
-  children.forEach((c) => c.kill('SIGTERM'));
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  return Promise.all(
+    running.map(
+      (c) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+          c.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/**
+ * Runs a program to its end: { code, stdout, stderr }. It is killed if the run is cleaned up
+ * first (so Ctrl-C during a pgbench run does not leave it behind).
+ */
+export function runToEnd(command, args, { env = process.env, cwd, onSpawn } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
+    onSpawn?.(child);
+    const kill = () => child.kill('SIGKILL');
+    process.on('exit', kill);
+    onCleanup(kill);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      process.off('exit', kill);
+      resolve({ code: code ?? signal, stdout, stderr });
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns something other than undefined (errors count as not yet). */
+export async function waitFor(what, probe, timeoutMs = 30_000, stepMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(stepMs);
+  }
 }
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
