@@ -16,7 +16,8 @@ export function hostLoad(state: State): HostLoad {
   const pressure = state.reading<PressureReading>('pressure');
   const load: HostLoad = { databases: [] };
   if (pressure?.cpu) {
-    load.cpuUtilization = Math.min(1, Math.max(0, pressure.cpu.utilization));
+    // The minute's figure: one interval's is too noisy to grant or defer a drain on.
+    load.cpuUtilization = Math.min(1, Math.max(0, pressure.cpu.utilization1m));
     load.cores = pressure.cpu.cores;
   }
   const psi = pressure?.psi;

@@ -58,7 +58,7 @@ export interface DatabaseLoad {
 }
 
 export interface HostLoad {
-  /** Busy share of all cores between the last two readings of /proc/stat, 0–1. */
+  /** Busy share of all cores over about the last minute of /proc/stat readings, 0–1. */
   cpuUtilization?: number;
   cores?: number;
   /** PSI some, 60 s averages, percent of time. */

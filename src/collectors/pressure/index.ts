@@ -20,7 +20,16 @@ export interface PressureReading {
   memory: ReadonlyMap<string, number>;
   load: LoadAverage;
   /** Busy share of all cores between this reading and the previous one; absent on the first reading or without /proc/stat. */
-  cpu?: { utilization: number; cores: number; windowSeconds: number };
+  cpu?: {
+    utilization: number;
+    cores: number;
+    windowSeconds: number;
+    /**
+     * Busy share over about the last minute (from the oldest sample at most 60 s before this one,
+     * or the oldest kept): the figure the cluster's headroom is weighed on, steadier than one interval.
+     */
+    utilization1m: number;
+  };
 }
 
 export class PressureCollector implements Collector<PressureReading> {
@@ -28,6 +37,8 @@ export class PressureCollector implements Collector<PressureReading> {
   private readonly reported = new Set<string>();
   /** The last /proc/stat sample read, the base of the next utilisation figure. */
   private cpuBase?: { times: CpuTimes; atMs: number };
+  /** Samples of the last minute, oldest first: the base of the one-minute figure. */
+  private cpuMinute: Array<{ times: CpuTimes; atMs: number }> = [];
 
   constructor(
     private readonly context: CollectorContext,
@@ -82,16 +93,26 @@ export class PressureCollector implements Collector<PressureReading> {
     this.reported.delete('stat-error');
     const base = this.cpuBase;
     this.cpuBase = { times, atMs };
+    const minute = this.cpuMinute;
+    minute.push({ times, atMs });
+    while (minute.length > 2 && minute[1]!.atMs <= atMs - 60_000) minute.shift();
     if (!base) return undefined;
     const total = times.totalTicks - base.times.totalTicks;
     // Counters that went backwards (a reboot between samples, a restored snapshot) or stood still
     // (the same sample twice) give no figure; the new sample is the next base.
-    if (!(total > 0)) return undefined;
+    if (!(total > 0)) {
+      this.cpuMinute = [{ times, atMs }];
+      return undefined;
+    }
     const busy = times.busyTicks - base.times.busyTicks;
+    const first = minute[0]!;
+    const minuteTotal = times.totalTicks - first.times.totalTicks;
+    const share = (b: number, t: number) => Math.min(1, Math.max(0, b / t));
     return {
-      utilization: Math.min(1, Math.max(0, busy / total)),
+      utilization: share(busy, total),
       cores: times.cores,
       windowSeconds: (atMs - base.atMs) / 1000,
+      utilization1m: minuteTotal > 0 ? share(times.busyTicks - first.times.busyTicks, minuteTotal) : share(busy, total),
     };
   }
 

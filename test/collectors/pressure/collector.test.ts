@@ -124,7 +124,7 @@ test('CPU utilisation: the busy share of the ticks between two readings, over th
   state.stat = STAT_AFTER;
   state.nowMs += 15_000;
   const second = await c.collect(signal);
-  t.deepEqual(second.cpu, { utilization: 0.3, cores: 2, windowSeconds: 15 });
+  t.deepEqual(second.cpu, { utilization: 0.3, cores: 2, windowSeconds: 15, utilization1m: 0.3 });
   t.deepEqual(lines(), []);
 });
 
@@ -139,7 +139,30 @@ test('CPU counters that go backwards or stand still give no utilisation, and the
   t.is((await c.collect(signal)).cpu, undefined, 'the same sample twice');
   state.stat = STAT_AFTER;
   state.nowMs += 5_000;
-  t.deepEqual((await c.collect(signal)).cpu, { utilization: 0.3, cores: 2, windowSeconds: 5 }, 'measured from the last sample');
+  t.deepEqual((await c.collect(signal)).cpu, { utilization: 0.3, cores: 2, windowSeconds: 5, utilization1m: 0.3 }, 'measured from the last sample');
+});
+
+test('the one-minute figure spans the samples of the last 60 s: a busy interval moves it by its share of the minute', async (t) => {
+  const { c, state } = cpuCollector();
+  // A sample every 15 s: 100 ticks each, 20 busy, then one interval at 80 busy.
+  const line = (busy: number, idle: number) => `cpu  ${busy} 0 0 ${idle} 0 0 0 0 0 0\ncpu0 ${busy} 0 0 ${idle} 0 0 0 0 0 0\n`;
+  let busy = 0;
+  let idle = 0;
+  const tick = async (b: number) => {
+    busy += b;
+    idle += 100 - b;
+    state.stat = line(busy, idle);
+    state.nowMs += 15_000;
+    return (await c.collect(signal)).cpu;
+  };
+  await tick(20);
+  for (let i = 0; i < 5; i++) t.is((await tick(20))!.utilization1m, 0.2);
+  const spike = (await tick(80))!;
+  t.is(spike.utilization, 0.8);
+  // The minute: the samples 60 s back to now, four intervals of 100 ticks, 20+20+20+80 busy.
+  t.is(spike.utilization1m, 0.35);
+  for (let i = 0; i < 3; i++) await tick(20);
+  t.is((await tick(20))!.utilization1m, 0.2, 'a minute later the spike is out of the window');
 });
 
 test('utilisation is clamped to 0–1 when busy and idle counters disagree', async (t) => {
@@ -163,7 +186,7 @@ test('the modern tree\'s /proc/stat read from disk: 4 cores once two samples dif
   const { c } = collector('modern', [], read, () => nowMs);
   await c.collect(signal);
   nowMs = 2_000;
-  t.deepEqual((await c.collect(signal)).cpu, { utilization: 0.5, cores: 4, windowSeconds: 2 });
+  t.deepEqual((await c.collect(signal)).cpu, { utilization: 0.5, cores: 4, windowSeconds: 2, utilization1m: 0.5 });
 });
 
 test('no /proc/stat: no utilisation, the collection still succeeds, said once', async (t) => {
