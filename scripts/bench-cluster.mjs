@@ -637,7 +637,7 @@ function report({ a, b, lost, drainSeconds, maxConnections }) {
   const projectedConnections = (predicted?.failover.members ?? []).map((m) => `${m.host} ${pct(m.connections_ratio, 1)}`).join(', ');
   out.push(
     '',
-    `The collector's figure is the one it served ${num(a.collector.lastAt, 0)} s into phase A (each member's CPU over its last 2-second window); over the second half of phase A its ${a.collector.secondHalf.length} readings averaged ${num(secondHalfFigure, 3)}, naming ${secondHalfLost.join(', ')} as the loss that hurts most. ` +
+    `The collector's figure is the one it served ${num(a.collector.lastAt, 0)} s into phase A (each member's CPU over about its last minute of 2-second readings); over the second half of phase A its ${a.collector.secondHalf.length} readings averaged ${num(secondHalfFigure, 3)}, naming ${secondHalfLost.join(', ')} as the loss that hurts most. ` +
       `"B predicted from A measured" is its formula on the whole phase's CPU, u_i + u_k / 2. ` +
       `Throttled: of the 100 ms CFS periods in which a server ran, those in which its quota ran out. Connections: client backends in bench, mean of 1 s samples (max_connections ${maxConnections}); the collector projected ${projectedConnections || '—'} of max_connections (its figure counts every client backend, the agent's own too). ` +
       `HAProxy weights seen: A ${weights(a)}; B ${weights(b)}. During B the collector counted ${lastB?.drained ?? '—'} member drained, and its figure for the two left was ${num(lastB?.failover.utilization_ratio, 3)} (losing ${lastB?.failover.lost ?? '—'}).`,
