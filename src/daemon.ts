@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { Balancer, type BalanceCause } from './balance/balancer.js';
-import { overrideJson } from './balance/override.js';
+import { balanceChanged, drainDeferred, type HostEvent } from './balance/host-events.js';
 import { registerBalanceMetrics } from './balance/metrics.js';
 import type { BalanceStatus } from './balance/service.js';
 import type { CollectorDefinition } from './collectors/types.js';
@@ -234,39 +234,17 @@ export class Daemon {
 
   /** A changed load-balancer decision, or the operator's override, is also a host event for the schedulers. */
   private announceBalance(status: BalanceStatus, previous: BalanceStatus, cause: BalanceCause): void {
-    this.mqtt?.publishHostEvent('balance_changed', [status.sinceMs, status.state, status.weight, status.override?.mode ?? 'none'], {
-      state: status.state,
-      weight: status.weight,
-      previous_state: previous.state,
-      previous_weight: previous.weight,
-      reasons: status.reasons,
-      since: new Date(status.sinceMs).toISOString(),
-      cause,
-      override: overrideJson(status.override),
-      ...this.drainEventData(),
-    });
-  }
-
-  /** The drain request behind a decision, when the collector is asked. */
-  private drainEventData(): Record<string, unknown> {
-    const { request, state, cluster } = this.balancer.drainRequest();
-    if (!request || !state) return {};
-    return { cluster: cluster ?? null, drain_request: { id: request.id, state, verdict: request.verdict } };
+    this.publish(balanceChanged(status, previous, cause, this.balancer.drainRequest()));
   }
 
   /** The collector deferred this host's drain: an event for the on-call tools, once per request. */
   private announceDeferral(): void {
-    const { request, answer, cluster } = this.balancer.drainRequest();
-    if (!request || answer?.state !== 'deferred') return;
-    this.mqtt?.publishHostEvent('drain_deferred', [request.id], {
-      cluster: cluster ?? null,
-      request: request.id,
-      reason: answer.reason,
-      verdict: request.verdict,
-      disks: request.disks,
-      deferred_at: new Date(answer.decidedMs).toISOString(),
-      collector: answer.collector,
-    });
+    const event = drainDeferred(this.balancer.drainRequest());
+    if (event) this.publish(event);
+  }
+
+  private publish(event: HostEvent): void {
+    this.mqtt?.publishHostEvent(event.kind, event.identity, event.data);
   }
 
   /**

@@ -7,8 +7,7 @@ import type { DiskRoleInfo } from './balance/disk-roles.js';
 import { overrideJson } from './balance/override.js';
 import { roleJson } from './balance/role-json.js';
 import type { BalanceStatus } from './balance/service.js';
-import type { RequestState } from './balance/drain-request.js';
-import type { DrainRequest, HeldAnswer } from './protocol/balance-report.js';
+import type { DrainView } from './balance/drain-request.js';
 import type { PredictionsReading } from './predict/service.js';
 import type { DbReading } from './collectors/db/collector.js';
 import { databasesHealth } from './collectors/db/health.js';
@@ -39,13 +38,6 @@ export interface HttpDeps {
   drain?: () => DrainView;
 }
 
-export interface DrainView {
-  cluster: string | undefined;
-  coordinated: boolean;
-  request: DrainRequest | undefined;
-  state: RequestState | undefined;
-  answer: (HeldAnswer & { reason: string }) | undefined;
-}
 
 /** /health `balance.drain_request`: the drain asked of the collector, and where it stands. */
 export function drainRequestJson(view: DrainView | undefined): object | null {

@@ -7,7 +7,7 @@ import type { State } from '../state.js';
 import { AgentCheckServer } from './agent-check.js';
 import type { DiskRoleInfo } from './disk-roles.js';
 import { DrainFile } from './drain-file.js';
-import { DrainCoordination, type CoordinationSettings } from './drain-request.js';
+import { DrainCoordination, type CoordinationSettings, type DrainView } from './drain-request.js';
 import { balanceReport } from './report.js';
 import { describeOverride } from './override-decision.js';
 import { OverrideWatcher } from './override-watch.js';
@@ -89,7 +89,7 @@ export class Balancer {
   }
 
   /** The drain request and the answer held, if any. */
-  drainRequest(): { request: ReturnType<DrainCoordination['request']>; answer: ReturnType<DrainCoordination['answer']>; state: ReturnType<DrainCoordination['state']>; coordinated: boolean; cluster: string | undefined } {
+  drainRequest(): DrainView {
     const c = this.coordination;
     return { request: c.request(), answer: c.answer(), state: c.state(), coordinated: c.enabled, cluster: this.settings.cluster };
   }

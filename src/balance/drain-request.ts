@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { DrainRequest } from '../protocol/balance-report.js';
+import type { DrainRequest, HeldAnswer } from '../protocol/balance-report.js';
 import type { DrainAnswer } from '../protocol/drain-grant.js';
 import type { DrainFile, DrainRecord } from './drain-file.js';
 import type { Override } from './override.js';
@@ -9,6 +9,15 @@ import type { BalanceDecision } from './policy.js';
 /** Where the host's drain request stands: asked and waiting, granted, deferred, or unanswered past balance.grant_timeout. */
 export type RequestState = 'waiting' | 'granted' | 'deferred' | 'unanswered';
 export const REQUEST_STATES: readonly RequestState[] = ['waiting', 'granted', 'deferred', 'unanswered'];
+
+/** The host's drain request as /health, the metrics and the host events show it. */
+export interface DrainView {
+  cluster: string | undefined;
+  coordinated: boolean;
+  request: DrainRequest | undefined;
+  state: RequestState | undefined;
+  answer: (HeldAnswer & { reason: string }) | undefined;
+}
 
 export interface CoordinationSettings {
   host: string;
