@@ -126,7 +126,7 @@ export class FleetMetrics {
     single('harbinger_fleet_events_deduplicated_total', 'Events already in the store (same source and id): redeliveries, or another collector stored them first.', 'counter', () => ingest().eventsDeduplicated);
     single('harbinger_fleet_state_updates_total', 'Retained status and disk messages applied to the store (clears included).', 'counter', () => ingest().stateUpdates);
     single('harbinger_fleet_store_errors_total', 'Failed store reads and writes; a message whose write failed is not acknowledged and comes again.', 'counter', () => ingest().storeErrors);
-    single('harbinger_fleet_store_up', 'Whether the last store read or write succeeded (1) or failed (0).', 'gauge', () => Number(ingest().storeUp));
+    single('harbinger_fleet_store_up', 'Whether the last store write succeeded and no read has failed since the last good read (1), or not (0).', 'gauge', () => Number(ingest().storeUp));
     single('harbinger_fleet_mqtt_connected', 'Whether the collector is connected to the MQTT broker (1) or not (0).', 'gauge', () => Number(source.subscriber().connected));
     stateFamily(registry, {
       name: 'harbinger_fleet_invalid_messages_total',

@@ -3,7 +3,7 @@ import type { MqttSettings } from '../mqtt/settings.js';
 import type { WebConfig } from '../web/webconfig.js';
 import { fleetHosts, fleetSummary } from './api.js';
 import { FleetHttp } from './http.js';
-import { Ingest } from './ingest.js';
+import { INVALID_LOG_INTERVAL_MS, Ingest } from './ingest.js';
 import { FleetMetrics } from './metrics.js';
 import type { FleetSettings, FleetStoreSettings } from './settings.js';
 import { createStore, type FleetStore } from './store.js';
@@ -40,6 +40,8 @@ export class FleetCollector {
   private subscriber: FleetSubscriber | undefined;
   private http: FleetHttp | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Ends each invalid-message interval, so its summary line comes even when messages stop. */
+  private invalidTimer: NodeJS.Timeout | undefined;
   private clusters: ClusterCoordinator | undefined;
   private readonly now: () => number;
 
@@ -87,7 +89,7 @@ export class FleetCollector {
         },
       },
     );
-    const storeRead = (err?: unknown) => (err === undefined ? ingest.storeOk() : ingest.storeFailed(err, 'read'));
+    const storeRead = (err?: unknown) => ingest.storeRead(err);
     const metrics = new FleetMetrics(version, {
       ingest: () => ingest.stats,
       subscriber: () => subscriber!.stats,
@@ -123,11 +125,14 @@ export class FleetCollector {
     clusters.start(CLUSTER_SWEEP_MS);
     void this.prune();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+    this.invalidTimer = setInterval(() => ingest.rollInvalidInterval(), INVALID_LOG_INTERVAL_MS / 4);
+    this.invalidTimer.unref();
     logger.info({ version, url: mqtt.url, clientId: fleet.clientId, group: fleet.group }, 'harbinger collector started');
   }
 
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    clearInterval(this.invalidTimer);
     this.clusters?.stop();
     const steps: Array<[string, () => Promise<void> | undefined]> = [
       ['mqtt', () => this.subscriber?.stop()],
@@ -166,6 +171,7 @@ export class FleetCollector {
     if (!store) return;
     try {
       const removed = await store.prune(this.now() - this.runtime.fleet.historyDays * DAY_MS);
+      this.ingest?.writeSucceeded();
       if (removed > 0) this.deps.logger.info({ removed, historyDays: this.runtime.fleet.historyDays }, 'old events removed from the fleet store');
     } catch (err) {
       this.ingest?.storeFailed(err, 'write');
