@@ -5,6 +5,8 @@ import type { PoolMember } from './headroom.js';
 export type MemberState = 'up' | 'drain' | 'down' | 'offline';
 export const MEMBER_STATES: readonly MemberState[] = ['up', 'drain', 'down', 'offline'];
 
+/** Cleared hosts remembered (a fleet's worth); a grant of one forgotten stays until its host reports again. */
+const MAX_CLEARED = 20_000;
 /** Reports missed before a member counts as offline (out of the pool). */
 const MISSED_REPORTS = 3;
 
@@ -37,9 +39,16 @@ export class ClusterView {
       this.cleared.delete(host);
     } else {
       this.reports.delete(host);
-      this.cleared.add(host);
+      this.markCleared(host);
     }
     return [...new Set([before, report?.cluster].filter((c): c is string => c !== undefined))];
+  }
+
+  /** Clears come from the broker, so the set is bounded: the oldest are forgotten first. */
+  private markCleared(host: string): void {
+    this.cleared.delete(host);
+    this.cleared.add(host);
+    if (this.cleared.size > MAX_CLEARED) this.cleared.delete(this.cleared.values().next().value as string);
   }
 
   /**
@@ -65,7 +74,7 @@ export class ClusterView {
     this.offline.delete(host);
     const cluster = this.reports.get(host)?.report.cluster;
     this.reports.delete(host);
-    this.cleared.add(host);
+    this.markCleared(host);
     return cluster;
   }
 
