@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { startAgent, waitForCollector } from '../helpers/agent.js';
@@ -120,4 +120,48 @@ test('harbinger smart inspect: one JSON line per file, exit 1 when one is not a 
   t.is(good.protocol, 'ata');
   t.is(good.counters.reallocated_sectors ?? good.counters.reallocatedSectors, 1975);
   t.is(bad.error.kind, 'open_failed');
+});
+
+test('a disk whose model, serial and messages are megabytes long: a bounded, promtool-clean scrape and bounded log lines', async (t) => {
+  // Just under the output limit, so smartctl's output is parsed (past it, it is output_too_large).
+  const limit = 1024 * 1024;
+  const dir = await tempDir(t);
+  const base = JSON.parse(await readFile(recording('smartctl_exporter/INTEL_SSDPE2KX080T8_1.json'), 'utf8')) as Record<string, any>;
+  const room = limit - JSON.stringify(base).length - 4096;
+  const big = { ...base, model_name: `INTEL ${'M'.repeat(Math.floor(room / 2))}`, serial_number: `PHLJ${'S'.repeat(Math.floor(room / 2))}` };
+  const failing = {
+    json_format_version: [1, 0],
+    smartctl: { version: [7, 3], exit_status: 2, messages: [{ string: `/dev/sdb: ${'E'.repeat(room)}`, severity: 'error' }] },
+    device: { name: '/dev/sdb', info_name: '/dev/sdb', type: 'sat' },
+  };
+  for (const [name, root] of [['big.json', big], ['failing.json', failing]] as const) {
+    const text = JSON.stringify(root);
+    t.true(text.length < limit && text.length > limit - 16 * 1024, `${name} is ${text.length} bytes, just under the ${limit}-byte limit`);
+    await writeFile(join(dir, name), text);
+  }
+  const fake = await standIn(t, { '/dev/nvme0': { file: join(dir, 'big.json') }, '/dev/sdb': { file: join(dir, 'failing.json') } }, ['/dev/nvme0;nvme', '/dev/sdb;sat']);
+  const stateDir = await tempDir(t);
+  const agent = await startAgent(
+    t,
+    [...BASE, '--state-dir', stateDir, '--collector.smart.smartctl-path', STAND_IN, '--collector.smart.max-output-bytes', String(limit)],
+    fake.env,
+  );
+  await waitForCollector(agent, 'smart');
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  t.true(text.length < 200 * 1024, `the scrape is ${text.length} bytes`);
+  t.is(await promtoolCheck(text), '', 'promtool check metrics finds no problem');
+  const samples = parseScrape(text);
+  const info = samples.find((s) => s.name === 'harbinger_disk_info' && s.labels.device === '/dev/nvme0');
+  t.truthy(info, 'the disk is read, not refused');
+  t.true(info!.labels.model!.startsWith('INTEL MMM') && info!.labels.model!.length <= 128, info!.labels.model);
+  t.true(info!.labels.serial!.length <= 128);
+  t.true(info!.labels.disk!.length <= 128);
+  t.is(sampleValue(samples, 'harbinger_smart_device_errors_total', { device: '/dev/sdb', reason: 'open_failed' }), 1);
+  const said = agent.logs().find((l) => l.msg === 'cannot read SMART data from this device');
+  t.truthy(said, 'the failing disk is logged');
+  t.true(String(said!.detail).length <= 1000, `detail is ${String(said!.detail).length} characters`);
+  const health = await (await fetch(`${agent.url}/health`)).text();
+  t.true(health.length < 64 * 1024, `/health is ${health.length} bytes`);
+  const longest = Math.max(...agent.logs().map((l) => JSON.stringify(l).length));
+  t.true(longest < 4096, `the longest log line is ${longest} characters`);
 });

@@ -3,7 +3,7 @@
  * (version, exit status, messages) and the `device` block (name, type, protocol), and the tests
  * that tell a device reading from a scan, an error, or something that is not smartctl's at all.
  */
-import { at, badField, field, isObj, optArray, optInteger, optObject, optString, type Obj } from './json-fields.js';
+import { at, badField, bounded, field, isObj, MAX_ENTRIES, MAX_LENGTH, optArray, optInteger, optObject, optString, optText, type Obj } from './json-fields.js';
 import type { Protocol } from './reading.js';
 
 export interface Envelope {
@@ -31,17 +31,20 @@ export function readEnvelope(root: Obj): Envelope {
     const version = optArray(smartctl, 'version', 'smartctl');
     if (version !== undefined) {
       if (!version.every((n) => Number.isInteger(n) && (n as number) >= 0)) throw badField('smartctl.version', 'an array of integers', version);
-      envelope.version = version.join('.');
+      envelope.version = bounded(version.slice(0, MAX_LENGTH.version).join('.'), MAX_LENGTH.version);
     }
     envelope.messages = readMessages(smartctl);
-    envelope.argv = (optArray(smartctl, 'argv', 'smartctl') ?? []).filter((arg): arg is string => typeof arg === 'string');
+    envelope.argv = (optArray(smartctl, 'argv', 'smartctl') ?? [])
+      .filter((arg): arg is string => typeof arg === 'string')
+      .slice(0, MAX_ENTRIES.argv)
+      .map((arg) => bounded(arg, MAX_LENGTH.argument));
   }
   const device = optObject(root, 'device', '');
   if (device !== undefined) {
     envelope.hasDeviceBlock = true;
-    const name = optString(device, 'name', 'device');
-    const type = optString(device, 'type', 'device');
-    const protocol = optString(device, 'protocol', 'device');
+    const name = optText(device, 'name', 'device', MAX_LENGTH.device);
+    const type = optText(device, 'type', 'device', MAX_LENGTH.type);
+    const protocol = optText(device, 'protocol', 'device', MAX_LENGTH.type);
     if (name !== undefined && name !== '') envelope.deviceName = name;
     if (type !== undefined && type !== '') envelope.deviceType = type;
     if (protocol !== undefined) envelope.deviceProtocol = protocol;
@@ -58,9 +61,14 @@ function readMessages(smartctl: Obj): string[] {
     if (!isObj(entry)) throw badField(path, 'a message object', entry);
     const text = optString(entry, 'string', path);
     if (text === undefined || text.trim() === '') return;
-    (optString(entry, 'severity', path) === 'error' ? errors : others).push(text.trim());
+    (optString(entry, 'severity', path) === 'error' ? errors : others).push(bounded(text.trim(), MAX_LENGTH.message));
   });
-  return [...errors, ...others];
+  return [...errors, ...others].slice(0, MAX_ENTRIES.messages);
+}
+
+/** smartctl's messages as one quotable line (at most MAX_LENGTH.message), or `fallback` when it printed none. */
+export function messageLine(envelope: Envelope, fallback: string): string {
+  return envelope.messages.length > 0 ? bounded(envelope.messages.join('; '), MAX_LENGTH.message) : fallback;
 }
 
 /**

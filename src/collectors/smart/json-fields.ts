@@ -138,3 +138,49 @@ export function scaled(amount: number | undefined, unit: number, path: string): 
   if (!Number.isFinite(product)) throw badField(path, `a value that fits in a number once multiplied by ${unit}`, amount);
   return product;
 }
+
+/**
+ * Longest strings kept from smartctl's output, in UTF-16 code units. A string goes into metric
+ * labels (repeated on every per-disk series), MQTT topics, /health, the history store and log
+ * lines, so a 10 MB `model_name` must not become a 260 MB scrape. Real values are far shorter:
+ * ATA IDENTIFY and NVMe Identify Controller hold model/serial/firmware in 40/20/8 bytes, SCSI
+ * INQUIRY vendor/product/revision in 8/16/4; Linux device paths rarely pass 64.
+ */
+export const MAX_LENGTH = {
+  /** Model, serial, firmware, vendor, form factor: three times the longest a drive can report. */
+  identity: 128,
+  /** A device path (`/dev/disk/by-id/…`). */
+  device: 256,
+  /** `-d` type and protocol (`sat+megaraid,12`). */
+  type: 64,
+  /** An ATA attribute name from smartctl's drive database (`Reallocated_Sector_Ct`). */
+  attributeName: 64,
+  /** An attribute's raw value as smartctl renders it (`34 (Min/Max 20/45)`). */
+  rawString: 128,
+  /** "7.3" */
+  version: 32,
+  /** One argv entry of smartctl's own command line. */
+  argument: 256,
+  /** A message of smartctl's quoted in an error or a log line; also all of them joined. */
+  message: 500,
+  /** Any parse error message, whatever it quotes. */
+  error: 1000,
+} as const;
+
+/** At most 64 argv entries and 16 messages are kept: smartctl writes a handful. */
+export const MAX_ENTRIES = { argv: 64, messages: 16 } as const;
+
+/** `text` cut to at most `max` code units, ending in "…" when cut (never inside a surrogate pair). */
+export function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** optString, bounded to `max` characters. */
+export function optText(obj: Obj, key: string, path: string, max: number): string | undefined {
+  const value = optString(obj, key, path);
+  return value === undefined ? undefined : bounded(value, max);
+}

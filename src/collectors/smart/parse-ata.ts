@@ -5,7 +5,7 @@
  * `ata_smart_self_test_log`).
  */
 import { decodeAtaRaw } from './ata-raw.js';
-import { at, badField, field, isObj, optAmount, optArray, optBoolean, optCount, optInteger, optObject, optString, type Obj } from './json-fields.js';
+import { at, badField, bounded, field, isObj, optAmount, optArray, optBoolean, optCount, optInteger, optObject, optString, optText, MAX_LENGTH, type Obj } from './json-fields.js';
 import { SmartParseError, type AtaAttribute, type AtaData, type DiskReading } from './reading.js';
 
 type Counters = DiskReading['counters'];
@@ -26,7 +26,7 @@ const WHEN_FAILED = new Set(['', 'now', 'past']);
 function parseAttribute(entry: Obj, path: string, seagate: boolean): AtaAttribute {
   const id = optInteger(entry, 'id', path, 1, 255);
   if (id === undefined) throw badField(at(path, 'id'), 'an attribute id', undefined);
-  const name = optString(entry, 'name', path);
+  const name = optText(entry, 'name', path, MAX_LENGTH.attributeName);
   if (name === undefined) throw badField(at(path, 'name'), 'an attribute name', undefined);
   // smartctl leaves out `value`/`worst` when the drive database makes those bytes part of the raw
   // value (ATTRFLAG_NO_NORMVAL/NO_WORSTVAL), and `thresh`/`when_failed` when it could not read the
@@ -52,7 +52,7 @@ function parseAttribute(entry: Obj, path: string, seagate: boolean): AtaAttribut
   if (value !== undefined) attribute.value = value;
   if (worst !== undefined) attribute.worst = worst;
   if (thresh !== undefined) attribute.thresh = thresh;
-  if (rawString !== undefined) attribute.rawString = rawString;
+  if (rawString !== undefined) attribute.rawString = bounded(rawString, MAX_LENGTH.rawString);
   if (whenFailed !== undefined) attribute.whenFailed = whenFailed as AtaAttribute['whenFailed'];
   return attribute;
 }

@@ -4,7 +4,7 @@
  * nvmeprint.cpp). SCSI: `scsi_vendor`/`scsi_product`/`scsi_model_name`/`scsi_revision` since
  * smartctl 7.3, `vendor`/`product`/`revision` before; the WWN is the `logical_unit_id` string.
  */
-import { at, badField, optAmount, optCount, optInteger, optObject, optString, type Obj } from './json-fields.js';
+import { at, badField, bounded, MAX_LENGTH, optAmount, optCount, optInteger, optObject, optString, type Obj } from './json-fields.js';
 import type { DiskIdentity, Protocol } from './reading.js';
 
 /**
@@ -76,5 +76,18 @@ export function parseIdentity(root: Obj, protocol: Protocol): DiskIdentity {
   if (bytes !== undefined) identity.capacityBytes = bytes;
   if (rpm !== undefined) identity.rotationRateRpm = rpm;
   if (formFactor !== undefined && formFactor !== '') identity.formFactor = formFactor;
+  return identity;
+}
+
+/**
+ * The identity with every string cut to MAX_LENGTH.identity, as the rest of harbinger sees it.
+ * parseIdentity's full strings are kept only for the disk id (disk-id.ts), which hashes what it cuts.
+ */
+export function boundIdentity(full: DiskIdentity): DiskIdentity {
+  const identity: DiskIdentity = { ...full };
+  for (const key of ['model', 'serial', 'firmware', 'vendor', 'formFactor'] as const) {
+    const value = full[key];
+    if (value !== undefined) identity[key] = bounded(value, MAX_LENGTH.identity);
+  }
   return identity;
 }

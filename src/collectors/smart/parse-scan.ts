@@ -3,8 +3,8 @@
  * `devices[i]` with `name`, `info_name`, `type`, `protocol` (js_device_info) and, with
  * `--scan-open`, `open_error` for a device it could not open.
  */
-import { readEnvelope } from './envelope.js';
-import { at, badField, field, isObj, optArray, optString, type Obj } from './json-fields.js';
+import { messageLine, readEnvelope } from './envelope.js';
+import { at, badField, bounded, field, isObj, MAX_LENGTH, optArray, optText, type Obj } from './json-fields.js';
 import { parseJsonObject } from './json-text.js';
 import { SmartParseError, type ScannedDevice } from './reading.js';
 
@@ -16,13 +16,13 @@ export function parseScanOutput(text: string): ScannedDevice[] {
       const path = at('devices', i);
       if (entry === null) return [];
       if (!isObj(entry)) throw badField(path, 'a device object', entry);
-      const name = optString(entry, 'name', path);
-      const type = optString(entry, 'type', path);
+      const name = optText(entry, 'name', path, MAX_LENGTH.device);
+      const type = optText(entry, 'type', path, MAX_LENGTH.type);
       if (name === undefined || name === '') throw badField(at(path, 'name'), 'a device path', field(entry, 'name'));
       if (type === undefined || type === '') throw badField(at(path, 'type'), 'a device type', field(entry, 'type'));
       const device: ScannedDevice = { name, type };
-      const protocol = optString(entry, 'protocol', path);
-      const openError = optString(entry, 'open_error', path);
+      const protocol = optText(entry, 'protocol', path, MAX_LENGTH.type);
+      const openError = optText(entry, 'open_error', path, MAX_LENGTH.message);
       if (protocol !== undefined && protocol !== '') device.protocol = protocol;
       if (openError !== undefined && openError !== '') device.openError = openError;
       return [device];
@@ -47,7 +47,7 @@ function noDevices(root: Obj): ScannedDevice[] {
   if (!envelope.hasSmartctlBlock) throw new SmartParseError('not_smartctl', 'expected smartctl --scan output, got JSON without a devices list', 'devices');
   const exit = envelope.exitStatus ?? 0;
   if ((exit & 3) !== 0) {
-    const why = envelope.messages.length > 0 ? envelope.messages.join('; ') : `exit status ${exit}`;
+    const why = messageLine(envelope, `exit status ${exit}`);
     throw new SmartParseError('not_smartctl', `smartctl --scan failed: ${why}`, 'smartctl.exit_status');
   }
   return [];

@@ -5,11 +5,11 @@
  */
 import { decodeExitStatus } from './exit-status.js';
 import { diskId } from './disk-id.js';
-import { askedForSmart, detectProtocol, hasIdentity, hasSmartData, readEnvelope, type Envelope } from './envelope.js';
-import { field, optBoolean, optCount, optNumber, optObject, type Obj } from './json-fields.js';
+import { askedForSmart, detectProtocol, hasIdentity, hasSmartData, messageLine, readEnvelope, type Envelope } from './envelope.js';
+import { bounded, field, MAX_LENGTH, optBoolean, optCount, optNumber, optObject, type Obj } from './json-fields.js';
 import { parseJsonObject } from './json-text.js';
 import { parseAta } from './parse-ata.js';
-import { parseIdentity } from './parse-identity.js';
+import { boundIdentity, parseIdentity } from './parse-identity.js';
 import { parseNvme } from './parse-nvme.js';
 import { parseScsi } from './parse-scsi.js';
 import { SmartParseError, type DiskIdentity, type DiskReading } from './reading.js';
@@ -35,9 +35,6 @@ export function parseSmartctlOutput(text: string, given: GivenDevice = {}): Disk
   }
 }
 
-function failureMessage(envelope: Envelope, fallback: string): string {
-  return envelope.messages.length > 0 ? envelope.messages.join('; ') : fallback;
-}
 
 /** Decide what the output is before reading any device field. */
 function classify(root: Obj, envelope: Envelope): void {
@@ -53,10 +50,10 @@ function classify(root: Obj, envelope: Envelope): void {
   // Bits 0 and 1: smartctl got no data. Its own messages say why ("Permission denied",
   // "Unknown device type", "Device is in STANDBY mode").
   if (!data && (exit & 1) !== 0) {
-    throw new SmartParseError('command_line', failureMessage(envelope, `smartctl rejected its command line (exit status ${exit})`), 'smartctl.exit_status');
+    throw new SmartParseError('command_line', messageLine(envelope, `smartctl rejected its command line (exit status ${exit})`), 'smartctl.exit_status');
   }
   if (!data && (exit & 2) !== 0) {
-    throw new SmartParseError('open_failed', failureMessage(envelope, `smartctl could not open the device (exit status ${exit})`), 'smartctl.exit_status');
+    throw new SmartParseError('open_failed', messageLine(envelope, `smartctl could not open the device (exit status ${exit})`), 'smartctl.exit_status');
   }
   const signature = envelope.hasSmartctlBlock || field(root, 'json_format_version') !== undefined || envelope.hasDeviceBlock;
   if (!data && !hasIdentity(root) && !signature) {
@@ -93,21 +90,24 @@ function parseReading(root: Obj, given: GivenDevice): DiskReading {
   if (protocol === undefined) {
     throw new SmartParseError('not_smartctl', 'cannot tell the protocol: no device.protocol, no ATA/NVMe/SCSI section, no known device type', 'device.protocol');
   }
-  const identity = parseIdentity(root, protocol);
+  // The disk id is made from the full strings (so it stays unique when they are cut); everything
+  // else sees them bounded (json-fields.ts MAX_LENGTH): labels, MQTT, /health, the history store.
+  const fullIdentity = parseIdentity(root, protocol);
+  const identity = boundIdentity(fullIdentity);
   const ataPart = parseAta(root, isSeagateHdd(root, identity));
   const nvmePart = parseNvme(root);
   const scsi = parseScsi(root);
   const device = given.device ?? envelope.deviceName;
   const reading: DiskReading = {
-    disk: diskId(identity, device, given.type ?? envelope.deviceType),
-    device: device ?? '',
+    disk: diskId(fullIdentity, device, given.type ?? envelope.deviceType),
+    device: device === undefined ? '' : bounded(device, MAX_LENGTH.device),
     protocol,
     identity,
     exitStatus,
     counters: ataPart.counters,
   };
   const deviceType = envelope.deviceType ?? given.type;
-  if (deviceType !== undefined) reading.deviceType = deviceType;
+  if (deviceType !== undefined) reading.deviceType = bounded(deviceType, MAX_LENGTH.type);
   const status = optObject(root, 'smart_status', '');
   const passed = status && optBoolean(status, 'passed', 'smart_status');
   if (passed !== undefined) reading.smartPassed = passed;

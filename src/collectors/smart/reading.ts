@@ -166,7 +166,9 @@ export class SmartParseError extends Error {
     /** JSON path of the offending field, e.g. `ata_smart_attributes.table[3].raw.value`. */
     readonly path?: string,
   ) {
-    super(message);
+    // Whatever it quotes (smartctl's messages, its argv, a value), an error message stays short:
+    // it goes into log lines, /health and `harbinger smart inspect`.
+    super(message.length <= 1000 ? message : `${message.slice(0, 999)}…`);
   }
 }
 
