@@ -9,7 +9,7 @@ import { HttpService } from './http.js';
 import type { Logger } from './logger.js';
 import type { SmartReading } from './collectors/smart/collector.js';
 import { Exposition } from './metrics/exposition.js';
-import { MemoryHistoryStore, SqliteHistoryStore, type HistoryStore } from './predict/history-store.js';
+import { openHistoryStore, type HistoryStore } from './predict/history-store.js';
 import { registerPredictionMetrics } from './predict/metrics.js';
 import { PredictionService, type PredictionsReading } from './predict/service.js';
 import { modelFor } from './predict/settings.js';
@@ -20,6 +20,7 @@ import type { MqttService } from './mqtt/service.js';
 import type { MqttSettings } from './mqtt/settings.js';
 import { Scheduler } from './scheduler.js';
 import { PREDICTIONS, State } from './state.js';
+import { registerDamagedFilesMetric } from './state-file.js';
 
 export interface DaemonDeps {
   collectors: readonly CollectorDefinition[];
@@ -45,6 +46,8 @@ export class Daemon {
   private mqtt: MqttService | undefined;
   private readonly balancer: Balancer;
   private readonly reloadStatus: ReloadStatus;
+  /** Counts a state file found damaged and replaced by a fresh one. */
+  private readonly damagedFiles: (file: string) => void;
   private readonly startedAtMs: number;
   private readonly now: () => number;
 
@@ -59,6 +62,7 @@ export class Daemon {
     this.reloadStatus = { successful: true, lastSuccessMs: this.startedAtMs };
     const reload = this.reloadStatus;
     this.registry = createRegistry(deps.version, this.state, () => reload);
+    this.damagedFiles = registerDamagedFilesMetric(this.registry);
     registerMqttMetrics(this.registry, () => this.mqtt?.status());
     this.balancer = new Balancer(initial.config.balance, {
       logger: deps.logger.child({ component: 'balance' }),
@@ -129,16 +133,10 @@ export class Daemon {
 
   /** The history store in the state directory, or memory when that cannot be used (npm start as a user). */
   private openHistory(): void {
-    const dir = this.runtime.config.stateDir;
-    let store: HistoryStore;
-    try {
-      store = SqliteHistoryStore.open(dir);
-    } catch (err) {
-      this.deps.logger.warn({ err, stateDir: dir }, 'cannot use the state directory: disk history is kept in memory only and lost at exit (set state_dir to a writable directory)');
-      store = new MemoryHistoryStore();
-    }
+    const logger = this.deps.logger.child({ component: 'predict' });
+    const store = openHistoryStore(this.runtime.config.stateDir, logger, () => this.damagedFiles('history.sqlite'));
     this.history = store;
-    this.predictions = new PredictionService(store, this.deps.logger.child({ component: 'predict' }), this.now, modelFor(this.runtime.config.predict));
+    this.predictions = new PredictionService(store, logger, this.now, modelFor(this.runtime.config.predict));
   }
 
   /** SIGHUP: a valid new config replaces the running one; an invalid one is logged and ignored. */
@@ -261,6 +259,7 @@ export class Daemon {
       stateDir: this.stateDir,
       startedAtMs: this.startedAtMs,
       now: this.now,
+      onStateFileDamaged: this.damagedFiles,
     });
     mqtt.start();
     this.mqtt = mqtt;

@@ -10,6 +10,7 @@ import { buildEvent, topicSegment, type OutgoingEvent } from './events.js';
 import { Outbox } from './outbox.js';
 import { MqttPublisher, type PublisherStats } from './publisher.js';
 import type { MqttSettings } from './settings.js';
+import type { DamagedStateFile } from '../state-file.js';
 
 export interface MqttServiceDeps {
   logger: Logger;
@@ -17,6 +18,8 @@ export interface MqttServiceDeps {
   stateDir: string;
   startedAtMs: number;
   now: () => number;
+  /** A damaged outbox was moved aside (counted in harbinger_state_files_damaged_total). */
+  onStateFileDamaged?: (file: string) => void;
 }
 
 export interface MqttStatus extends PublisherStats {
@@ -52,7 +55,7 @@ export class MqttService {
     let outbox: Outbox | undefined;
     let boot: number;
     try {
-      outbox = Outbox.open(deps.stateDir, settings.outboxMaxEvents);
+      outbox = Outbox.open(deps.stateDir, settings.outboxMaxEvents, (damaged) => this.damaged(damaged));
       boot = outbox.nextBoot();
     } catch (err) {
       deps.logger.warn({ err, stateDir: deps.stateDir }, 'cannot use the state directory: the MQTT outbox is kept in memory, and events not yet delivered are lost if the agent stops (set state_dir to a writable directory)');
@@ -87,7 +90,24 @@ export class MqttService {
   status(): MqttStatus | undefined {
     const running = this.running;
     if (!running) return undefined;
-    return { ...running.publisher.stats, outboxDepth: running.publisher.depth(), outboxVolatile: running.volatile };
+    return { ...running.publisher.stats, outboxDepth: running.publisher.depth(), outboxVolatile: running.volatile || running.outbox.volatile };
+  }
+
+  /** The outbox file was damaged (at open, or found by a later query) and replaced: one error line, counted. */
+  private damaged(damaged: DamagedStateFile): void {
+    this.deps.logger.error(
+      {
+        file: damaged.file,
+        damagedCopy: damaged.damagedCopy ?? null,
+        found: damaged.found,
+        lost: 'MQTT events not yet delivered, and what had been announced per disk',
+        ...(damaged.inMemory ? { inMemory: true } : {}),
+      },
+      damaged.inMemory
+        ? 'the MQTT outbox is damaged and no fresh file can be made: the outbox is kept in memory; events not yet delivered are lost'
+        : 'the MQTT outbox is damaged: moved aside and started afresh; events not yet delivered are lost',
+    );
+    this.deps.onStateFileDamaged?.('mqtt.sqlite');
   }
 
   /**

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { checkDatabase, isDamage, moveAside, openStateFile, type DamagedStateFile, type OnDamaged } from '../state-file.js';
+import type { Logger } from '../logger.js';
 import type { AlarmState } from './replace-by.js';
 import type { DiskSample } from './types.js';
 
@@ -32,15 +34,33 @@ const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * a crash or power cut mid-write leaves the previous day's samples intact, never a torn file.
  */
 export class SqliteHistoryStore implements HistoryStore {
-  private readonly db: Database.Database;
-  private readonly insert: (disk: string, day: string, atMs: number, json: string) => void;
-  private readonly select: Database.Statement;
-  private readonly prune: Database.Statement;
-  private readonly alarms: { select?: Database.Statement; upsert?: Database.Statement; remove?: Database.Statement; prune?: Database.Statement };
+  private db!: Database.Database;
+  private insert!: (disk: string, day: string, atMs: number, json: string) => void;
+  private select!: Database.Statement;
+  private prune!: Database.Statement;
+  private alarms!: { select?: Database.Statement; upsert?: Database.Statement; remove?: Database.Statement; prune?: Database.Statement };
   private lastPruneDay = '';
 
-  constructor(file: string, options: { readonly?: boolean } = {}) {
-    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  /**
+   * `onDamaged` (writable stores): damage found at a later query (SQLITE_CORRUPT, SQLITE_NOTADB)
+   * moves the file aside and carries on with a fresh one, reported here; without it, it is thrown.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly options: { readonly?: boolean; onDamaged?: OnDamaged } = {},
+  ) {
+    const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    try {
+      this.connect(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private connect(db: Database.Database): void {
+    const options = this.options;
+    this.db = db;
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -84,13 +104,60 @@ export class SqliteHistoryStore implements HistoryStore {
       : {};
   }
 
-  /** Opens (creating) `<dir>/history.sqlite`. */
-  static open(dir: string): SqliteHistoryStore {
+  /**
+   * Opens (creating) `<dir>/history.sqlite`, checked whole (state-file.ts): a damaged one is moved
+   * aside, reported to `onDamaged`, and replaced by a fresh one.
+   */
+  static open(dir: string, onDamaged: OnDamaged = () => {}): SqliteHistoryStore {
     mkdirSync(dir, { recursive: true });
-    return new SqliteHistoryStore(join(dir, 'history.sqlite'));
+    return openStateFile(
+      join(dir, 'history.sqlite'),
+      (file) => {
+        const store = new SqliteHistoryStore(file, { onDamaged });
+        try {
+          checkDatabase(store.db, ['samples', 'alarms']);
+        } catch (err) {
+          store.close();
+          throw err;
+        }
+        return store;
+      },
+      onDamaged,
+    );
+  }
+
+  /** Runs a query; damage found by it moves the file aside and the query runs again on a fresh file. */
+  private guard<T>(query: () => T): T {
+    try {
+      return query();
+    } catch (err) {
+      const onDamaged = this.options.onDamaged;
+      if (!isDamage(err) || !onDamaged) throw err;
+      try {
+        this.db.close();
+      } catch {
+        // Closing a damaged database may fail too: it is being replaced.
+      }
+      let damagedCopy: string | undefined;
+      let inMemory = false;
+      try {
+        damagedCopy = moveAside(this.file, Date.now());
+        this.connect(new Database(this.file));
+      } catch {
+        // No fresh file can be made here: the history goes on in memory until the agent stops.
+        this.connect(new Database(':memory:'));
+        inMemory = true;
+      }
+      onDamaged({ file: this.file, damagedCopy, found: err instanceof Error ? err.message : String(err), ...(inMemory ? { inMemory } : {}) });
+      return query();
+    }
   }
 
   append(disk: string, sample: DiskSample): void {
+    this.guard(() => this.appendSample(disk, sample));
+  }
+
+  private appendSample(disk: string, sample: DiskSample): void {
     const day = dayOf(sample.atMs);
     this.insert(disk, day, sample.atMs, JSON.stringify(sample));
     if (day !== this.lastPruneDay) {
@@ -102,17 +169,16 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 
   history(disk: string, sinceMs: number): DiskSample[] {
-    return (this.select.all(disk, sinceMs) as Array<{ sample: string }>).map((row) => JSON.parse(row.sample) as DiskSample);
+    return this.guard(() => this.select.all(disk, sinceMs) as Array<{ sample: string }>).map((row) => JSON.parse(row.sample) as DiskSample);
   }
 
   alarm(disk: string): AlarmState | undefined {
-    const row = this.alarms.select?.get(disk) as { alarm: string } | undefined;
+    const row = this.guard(() => this.alarms.select?.get(disk) as { alarm: string } | undefined);
     return row === undefined ? undefined : (JSON.parse(row.alarm) as AlarmState);
   }
 
   saveAlarm(disk: string, alarm: AlarmState | undefined): void {
-    if (alarm === undefined) this.alarms.remove?.run(disk);
-    else this.alarms.upsert?.run(disk, JSON.stringify(alarm));
+    this.guard(() => (alarm === undefined ? this.alarms.remove?.run(disk) : this.alarms.upsert?.run(disk, JSON.stringify(alarm))));
   }
 
   close(): void {
@@ -152,4 +218,26 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   close(): void {}
+}
+
+/**
+ * The agent's history: `<dir>/history.sqlite`, a damaged one moved aside (one error line, and
+ * `counted`) and started afresh; in memory, with a warning, when the directory cannot be used.
+ */
+export function openHistoryStore(dir: string, logger: Logger, counted: () => void): HistoryStore {
+  const damaged = (d: DamagedStateFile) => {
+    logger.error(
+      { file: d.file, damagedCopy: d.damagedCopy ?? null, found: d.found, lost: 'the daily SMART samples of every disk and their open alarms (replace-by dates)', ...(d.inMemory ? { inMemory: true } : {}) },
+      d.inMemory
+        ? 'the disk history is damaged and no fresh file can be made: history is kept in memory only until exit'
+        : 'the disk history is damaged: moved aside and started afresh; predictions start again without history',
+    );
+    counted();
+  };
+  try {
+    return SqliteHistoryStore.open(dir, damaged);
+  } catch (err) {
+    logger.warn({ err, stateDir: dir }, 'cannot use the state directory: disk history is kept in memory only and lost at exit (set state_dir to a writable directory)');
+    return new MemoryHistoryStore();
+  }
 }
