@@ -7,7 +7,7 @@ import { eventsJson, fleetHosts, fleetJson, maintenanceJson } from './api.js';
 import { maintenanceCsv } from './csv.js';
 import { fleetPage } from './html.js';
 import { maintenanceCalendar } from './ics.js';
-import { maintenanceSchedule } from './maintenance.js';
+import { maintenanceSchedule, type BadRowReport } from './maintenance.js';
 import type { FleetMetrics } from './metrics.js';
 import type { FleetStore } from './store.js';
 import { clustersJson, type ClusterSnapshot } from './clusters/snapshot.js';
@@ -36,6 +36,14 @@ class BadRequest extends Error {}
 /** The collector's HTTP side: the fleet page, the JSON API, the schedule exports, /metrics, /health. */
 export class FleetHttp {
   private server: Server | undefined;
+  /** Stored rows the feeds show without a field or leave out: each logged once, not at every request. */
+  private readonly badRowsLogged = new Set<string>();
+  private readonly badRow: BadRowReport = (row, field, problem) => {
+    const key = JSON.stringify([row.host, row.disk, field, problem]);
+    if (this.badRowsLogged.has(key)) return;
+    this.badRowsLogged.add(key);
+    this.deps.logger.warn({ host: row.host, disk: row.disk, field, problem }, `a stored disk row cannot be shown as it is: ${problem}; the feeds show it without ${field === 'row' ? 'it' : field}`);
+  };
 
   constructor(
     private readonly settings: { listenAddress: ListenAddress; web: WebConfig | undefined },
@@ -83,7 +91,7 @@ export class FleetHttp {
           return sendJson(req, res, eventsJson(await this.read(() => this.deps.store.events(query))));
         }
         case '/maintenance.ics':
-          send(req, res, 200, 'text/calendar; charset=utf-8', maintenanceCalendar(this.schedule(await this.fleet()), now));
+          send(req, res, 200, 'text/calendar; charset=utf-8', maintenanceCalendar(this.schedule(await this.fleet()), now, this.badRow));
           return;
         case '/maintenance.csv':
           send(req, res, 200, 'text/csv; charset=utf-8; header=present', maintenanceCsv(this.schedule(await this.fleet())), {
@@ -115,7 +123,7 @@ export class FleetHttp {
   }
 
   private schedule(hosts: ReturnType<typeof fleetHosts>) {
-    return maintenanceSchedule(hosts.flatMap((h) => h.disks), hosts);
+    return maintenanceSchedule(hosts.flatMap((h) => h.disks), hosts, this.badRow);
   }
 
   private async read<T>(query: () => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import ical, { ICalEventTransparency } from 'ical-generator';
-import { diskLabel, type MaintenanceItem } from './maintenance.js';
+import { diskLabel, type BadRowReport, type MaintenanceItem } from './maintenance.js';
 
 const DAY_MS = 86_400_000;
 /** How often a subscribed calendar should fetch the feed again (REFRESH-INTERVAL, X-PUBLISHED-TTL). */
@@ -29,8 +29,11 @@ export function replacementWindow(item: { replaceBy?: string; episodeStarted?: s
   return { start, end: new Date(last.getTime() + DAY_MS) };
 }
 
-/** The maintenance schedule as an iCalendar feed: one all-day event per replacement window. */
-export function maintenanceCalendar(items: readonly MaintenanceItem[], nowMs: number): string {
+/**
+ * The maintenance schedule as an iCalendar feed: one all-day event per replacement window. A row
+ * that cannot be made an event is left out (and reported), not the whole feed.
+ */
+export function maintenanceCalendar(items: readonly MaintenanceItem[], nowMs: number, report?: BadRowReport): string {
   const calendar = ical({
     name: 'harbinger: disk replacements',
     description: 'Disks that harbinger predicts will fail, with the date to replace them by.',
@@ -38,8 +41,18 @@ export function maintenanceCalendar(items: readonly MaintenanceItem[], nowMs: nu
     ttl: REFRESH_SECONDS,
   });
   for (const item of items) {
-    const { start, end } = replacementWindow(item);
-    calendar.createEvent({
+    try {
+      addEvent(calendar, item, nowMs);
+    } catch (err) {
+      report?.(item, 'row', `left out of maintenance.ics: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return calendar.toString();
+}
+
+function addEvent(calendar: ReturnType<typeof ical>, item: MaintenanceItem, nowMs: number): void {
+  const { start, end } = replacementWindow(item);
+  calendar.createEvent({
       id: replacementUid(item),
       allDay: true,
       start,
@@ -54,8 +67,6 @@ export function maintenanceCalendar(items: readonly MaintenanceItem[], nowMs: nu
       // A window of weeks must not mark anyone busy.
       transparency: ICalEventTransparency.TRANSPARENT,
     });
-  }
-  return calendar.toString();
 }
 
 function describe(item: MaintenanceItem): string {

@@ -1,3 +1,4 @@
+import { isRealDate, parseDateTime } from '../protocol/dates.js';
 import type { DiskRecord, Evidence, HostRecord, HostState, RiskLevel } from './types.js';
 
 /**
@@ -27,14 +28,38 @@ export interface MaintenanceItem {
   evidence: Evidence[];
 }
 
+/** Told of a stored row that a feed shows without a field, or leaves out (`field` = row), and why. */
+export type BadRowReport = (row: { host: string; disk: string }, field: string, problem: string) => void;
+
+/**
+ * A stored disk row without the dates that are not real dates: rows stored before the collector
+ * checked them as dates (a replace_by of 2026-02-31 passed the old shape check). The disk stays on
+ * the schedule, as one to replace as soon as possible, and no feed breaks on it.
+ */
+function withRealDates(d: DiskRecord, report: BadRowReport | undefined): DiskRecord {
+  let row = d;
+  if (row.replaceBy !== undefined && !isRealDate(row.replaceBy)) {
+    report?.(d, 'replace_by', `${JSON.stringify(row.replaceBy)} is not a real date`);
+    const { replaceBy: _bad, ...rest } = row;
+    row = rest;
+  }
+  if (row.episodeStarted !== undefined && parseDateTime(row.episodeStarted) === undefined) {
+    report?.(d, 'episode_started', `${JSON.stringify(row.episodeStarted)} is not a real date-time`);
+    const { episodeStarted: _bad, ...rest } = row;
+    row = rest;
+  }
+  return row;
+}
+
 /**
  * Disks to replace, soonest first: by replace-by date (a disk without one last), then the more
  * likely to fail first, then by host and disk so the order is stable.
  */
-export function maintenanceSchedule(disks: readonly DiskRecord[], hosts: readonly HostRecord[]): MaintenanceItem[] {
+export function maintenanceSchedule(disks: readonly DiskRecord[], hosts: readonly HostRecord[], report?: BadRowReport): MaintenanceItem[] {
   const stateOf = new Map(hosts.map((h) => [h.host, h.state]));
   return disks
     .filter((d) => MAINTENANCE_LEVELS.includes(d.level))
+    .map((d) => withRealDates(d, report))
     .map((d) => ({
       host: d.host,
       hostState: stateOf.get(d.host) ?? 'unknown',

@@ -1,4 +1,5 @@
 import { parseBalanceReport, type BalanceReport } from '../protocol/balance-report.js';
+import { isRealDate, parseDateTime } from '../protocol/dates.js';
 import { jsonObject, PayloadError } from '../protocol/fields.js';
 import { RISK_LEVELS } from '../predict/types.js';
 import { optional } from './store.js';
@@ -80,9 +81,8 @@ const str = (o: Record<string, unknown>, key: string, required = true): string |
 const time = (o: Record<string, unknown>, key: string, required = true): string | undefined => {
   const v = str(o, key, required);
   if (v === undefined) return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) fail(`${key} is not a timestamp: ${v}`);
-  return new Date(ms).toISOString();
+  const ms = parseDateTime(v);
+  return ms === undefined ? fail(`${key} is not an RFC 3339 date-time: ${v}`) : new Date(ms).toISOString();
 };
 
 const level = (o: Record<string, unknown>, key: string): RiskLevel => {
@@ -120,7 +120,7 @@ function toDisk(host: string, slot: string, o: Record<string, unknown>, received
   const horizon = o.horizon_days;
   if (horizon !== undefined && !(Number.isInteger(horizon) && (horizon as number) >= 1)) fail('horizon_days must be a whole number, 1 or more');
   const replaceBy = str(o, 'replace_by', false);
-  if (replaceBy !== undefined && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(replaceBy)) fail('replace_by must be a date like 2026-12-08');
+  if (replaceBy !== undefined && !isRealDate(replaceBy)) fail(`replace_by must be a real date like 2026-12-08: ${replaceBy}`);
   const text = (key: string) => str(o, key, false);
   return {
     host,

@@ -1,3 +1,5 @@
+import { parseDateTime } from './dates.js';
+
 /**
  * Defensive readers for JSON payloads that arrive over MQTT: a hostile or damaged message gives a
  * `PayloadError` naming the field, never an exception of another kind, and never a value of the
@@ -77,12 +79,11 @@ export function oneOf<T extends string>(o: JsonObject, key: string, values: read
   return v as T;
 }
 
-/** A timestamp as Unix ms. */
+/** A timestamp (an RFC 3339 date-time, as the schemas' `format: date-time`) as Unix ms. */
 export function time(o: JsonObject, key: string): number {
   const v = text(o, key, 64);
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) fail(`${key} is not a timestamp: ${v}`);
-  return ms;
+  const ms = parseDateTime(v);
+  return ms === undefined ? fail(`${key} is not an RFC 3339 date-time: ${v}`) : ms;
 }
 
 export function optionalTime(o: JsonObject, key: string): number | undefined {

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { parseMessage, parseTopic } from '../../src/fleet/messages.js';
 import { parseDrainAnswer } from '../../src/protocol/drain-grant.js';
+import { Ingest } from '../../src/fleet/ingest.js';
+import type { FleetStore } from '../../src/fleet/store.js';
+import { captureLogger } from '../helpers/logger.js';
 import { repoPath } from '../helpers/tmp.js';
 
 const ROOT = 'harbinger/v1';
@@ -105,7 +108,7 @@ test('bad payloads are invalid with a reason, never a throw', (t) => {
   t.regex(invalidReason(DISK_TOPIC, { ...DISK, level: 'doomed' }), /level must be one of ok, watch, degraded, failing/);
   t.regex(invalidReason(DISK_TOPIC, { ...DISK, probability: 1.5 }), /probability/);
   t.regex(invalidReason(DISK_TOPIC, { ...DISK, disk: 'wwn-other' }), /does not match the topic's wwn-5000cca37fca81a8/);
-  t.regex(invalidReason(DISK_TOPIC, { ...DISK, last_reading: 'yesterday' }), /last_reading is not a timestamp/);
+  t.regex(invalidReason(DISK_TOPIC, { ...DISK, last_reading: 'yesterday' }), /last_reading is not an RFC 3339 date-time/);
   t.regex(invalidReason(DISK_TOPIC, { ...DISK, replace_by: '8 Dec' }), /replace_by/);
   t.regex(invalidReason(DISK_TOPIC, { ...DISK, evidence: 'lots' }), /evidence must be a list/);
   t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, specversion: '0.3' }), /specversion/);
@@ -113,7 +116,7 @@ test('bad payloads are invalid with a reason, never a throw', (t) => {
   t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, id: 'x'.repeat(201) }), /longer than 200/);
   t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, source: 'harbinger://db2' }), /source harbinger:\/\/db2 does not match the topic's host db1/);
   t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, data: [1] }), /data must be a JSON object/);
-  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, time: 'soon' }), /time is not a timestamp/);
+  t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, time: 'soon' }), /time is not an RFC 3339 date-time/);
   t.like(parse(`${ROOT}/db1/status`, 'x'), { kind: 'invalid', messageKind: 'status', host: 'db1' });
 });
 
@@ -130,4 +133,52 @@ test('the documented balance report, drain answer and drain_deferred event are w
   t.is(report.report.load.cpuUtilization, 0.41);
   t.like(parseDrainAnswer('db1', JSON.stringify(GRANT)), { host: 'db1', cluster: 'postgres', request: GRANT.request, state: 'deferred', reason: GRANT.reason });
   t.like(parse(`${ROOT}/db1/events/drain_deferred`, DEFERRED), { kind: 'event', event: { type: 'io.harbinger.host.drain_deferred.v1', host: 'db1', subject: 'db1', disk: '' } });
+});
+
+test('dates are checked as dates: an impossible replace_by or timestamp is refused, real ones (a leap day too) are taken', (t) => {
+  for (const replaceBy of ['2026-02-30', '2026-02-31', '2026-13-01', '0000-00-00', '2026-04-31', '2027-02-29', '2100-02-29', '2026-00-10', '2026-1-01', '2026-12-08T00:00:00Z']) {
+    t.regex(invalidReason(DISK_TOPIC, { ...DISK, replace_by: replaceBy }), /replace_by must be a real date/, replaceBy);
+  }
+  for (const replaceBy of ['2028-02-29', '2000-02-29', '2026-12-31', '2026-04-30']) {
+    t.like(parse(DISK_TOPIC, { ...DISK, replace_by: replaceBy }), { kind: 'disk', disk: { replaceBy } }, replaceBy);
+  }
+  // What Date.parse takes and RFC 3339 does not: impossible days and times, no zone, other forms.
+  const badTimes = [
+    '2026-02-31T00:00:00Z',
+    '2026-02-30T12:00:00.000Z',
+    '2026-13-01T00:00:00Z',
+    '0000-00-00T00:00:00Z',
+    '2026-11-28T24:00:00Z',
+    '2026-11-28T12:60:00Z',
+    '2026-11-28T12:00:60Z',
+    '2026-11-28T18:17:59',
+    '2026-11-28 18:17:59Z',
+    '2026-11-28T18:17:59+0100',
+    '2026-11-28',
+    'Sat, 28 Nov 2026 18:17:59 GMT',
+    '1',
+  ];
+  for (const time of badTimes) {
+    t.regex(invalidReason(DISK_TOPIC, { ...DISK, last_reading: time }), /last_reading is not an RFC 3339 date-time/, time);
+    t.regex(invalidReason(DISK_TOPIC, { ...DISK, episode_started: time }), /episode_started is not an RFC 3339 date-time/, time);
+    t.regex(invalidReason(EVENT_TOPIC, { ...EVENT, time }), /time is not an RFC 3339 date-time/, time);
+    t.regex(invalidReason(`${ROOT}/db1/status`, { ...STATUS, started: time }), /started is not an RFC 3339 date-time/, time);
+  }
+  const goodTimes: Array<[string, string]> = [
+    ['2028-02-29T23:59:59.999Z', '2028-02-29T23:59:59.999Z'],
+    ['2026-11-28T19:17:59.028+01:00', '2026-11-28T18:17:59.028Z'],
+    ['2026-11-28t18:17:59z', '2026-11-28T18:17:59.000Z'],
+    ['2026-12-31T23:59:60Z', '2027-01-01T00:00:00.000Z'],
+  ];
+  for (const [time, stored] of goodTimes) t.like(parse(DISK_TOPIC, { ...DISK, last_reading: time }), { kind: 'disk', disk: { lastReading: stored } }, time);
+});
+
+test('the ingest counts and logs a disk state with an impossible replace_by as the other invalid messages', async (t) => {
+  const { logger, lines } = captureLogger();
+  let stored = 0;
+  const ingest = new Ingest({ store: { putDisk: async () => void stored++ } as unknown as FleetStore, logger, topicRoot: ROOT, now: () => AT });
+  t.is(await ingest.handle(DISK_TOPIC, Buffer.from(JSON.stringify({ ...DISK, replace_by: '2026-02-30' }))), 'invalid');
+  t.is(ingest.stats.invalid.disk, 1);
+  t.is(stored, 0);
+  t.like(lines().find((l) => String(l.msg).startsWith('invalid message ignored')), { host: 'db1', reason: 'replace_by must be a real date like 2026-12-08: 2026-02-30' });
 });

@@ -114,7 +114,7 @@ test('hostile reports are refused with a PayloadError', (t) => {
   refused(t, parse(mutate(['weight'], 500)), /weight must be a number from 0 to 100/);
   refused(t, parse(mutate(['own', 'weight'], 500)), /weight must be a number from 0 to 100/);
   refused(t, parse(mutate(['state'], 'maybe')), /state must be one of up, drain, down/);
-  refused(t, parse(mutate(['time'], 'yesterday')), /time is not a timestamp/);
+  refused(t, parse(mutate(['time'], 'yesterday')), /time is not an RFC 3339 date-time/);
   refused(t, parse(mutate(['report_interval_seconds'], 0)), /report_interval_seconds/);
   refused(t, parse(mutate(['request', 'verdict'], 'hunch')), /verdict must be one of drive, prediction/);
   refused(t, parse(mutate(['request', 'level'], 'ok')), /level must be one of degraded, failing/);
@@ -226,8 +226,8 @@ test('hostile answers are refused with a PayloadError', (t) => {
   refused(t, parse(mutate(['state'], 'maybe', base)), /state must be one of granted, deferred/);
   refused(t, parse(mutate(['request'], 'x'.repeat(65), base)), /request is longer than 64/);
   refused(t, parse(mutate(['request'], 7, base)), /request must be a non-empty string/);
-  refused(t, parse(mutate(['decided'], 'soon', base)), /decided is not a timestamp/);
-  refused(t, parse(mutate(['lease_expires'], 'later', base)), /lease_expires is not a timestamp/);
+  refused(t, parse(mutate(['decided'], 'soon', base)), /decided is not an RFC 3339 date-time/);
+  refused(t, parse(mutate(['lease_expires'], 'later', base)), /lease_expires is not an RFC 3339 date-time/);
   refused(t, parse(mutate(['reason'], undefined, base)), /reason must be a non-empty string/);
   refused(t, parse(mutate(['collector'], '', base)), /collector must be a non-empty string/);
   refused(t, parse(mutate(['cluster'], undefined, base)), /cluster must be a non-empty string/);
