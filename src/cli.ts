@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { COLLECTORS } from './collectors/index.js';
 import { SPLITS } from './predict/evaluate/split.js';
 import { buildSchema, flagName, leaves, type Leaf } from './config/schema.js';
-import { ConfigError, formatProblem } from './config/problems.js';
+import { ConfigError, formatProblem, omittedLine } from './config/problems.js';
 import { switches, switchValues, UsageError } from './cli-switches.js';
 import { runDaemon } from './run.js';
 import { loadRuntimeConfig } from './runtime-config.js';
@@ -62,8 +62,10 @@ function configFlags(opts: Record<string, unknown>): Record<string, unknown> {
 
 function reportConfigError(err: unknown): never {
   if (err instanceof ConfigError) {
-    process.stderr.write(`harbinger: invalid configuration (${err.problems.length} problem${err.problems.length > 1 ? 's' : ''}):\n`);
+    const total = err.problems.length + err.omitted;
+    process.stderr.write(`harbinger: invalid configuration (${total} problem${total > 1 ? 's' : ''}):\n`);
     for (const problem of err.problems) process.stderr.write(`  ${formatProblem(problem)}\n`);
+    if (err.omitted > 0) process.stderr.write(`  ${omittedLine(err.omitted)}\n`);
     process.exit(EXIT_CONFIG);
   }
   throw err;

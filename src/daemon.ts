@@ -148,7 +148,8 @@ export class Daemon {
     } catch (err) {
       this.reloadStatus.successful = false;
       const problems = err instanceof ConfigError ? err.problems : [{ key: '', message: String(err) }];
-      logger.error({ problems }, 'configuration reload refused; the running configuration is kept');
+      const omitted = err instanceof ConfigError ? err.omitted : 0;
+      logger.error({ problems, ...(omitted > 0 ? { omitted } : {}) }, 'configuration reload refused; the running configuration is kept');
       return false;
     }
     const previous = this.runtime;

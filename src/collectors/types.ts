@@ -61,6 +61,8 @@ export interface ObjectItemSchema {
 export interface CheckContext {
   intervalMs: number;
   timeoutMs: number;
+  /** The environment the settings were read with (where password_env names are looked up). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**

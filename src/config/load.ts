@@ -55,6 +55,7 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
   const schema = buildSchema(input.collectors);
   const keys = leaves(schema);
   const problems: ConfigProblem[] = [];
+  let omitted = 0;
 
   let file = input.configFile ?? env.HARBINGER_CONFIG;
   if (file === undefined && (await exists(DEFAULT_CONFIG_FILE))) file = DEFAULT_CONFIG_FILE;
@@ -65,6 +66,7 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);
+      omitted += err.omitted;
     }
   }
 
@@ -112,9 +114,9 @@ export async function loadConfig(input: LoadInput): Promise<Config> {
 
   const validate = compileSchema(schema);
   if (!validate(merged)) problems.push(...schemaProblems(validate.errors, originOf));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, omitted);
 
-  const config = toConfig(merged, file === undefined ? undefined : file, input.collectors, originOf, problems);
+  const config = toConfig(merged, file === undefined ? undefined : file, input.collectors, env, originOf, problems);
   const mqtt = await toMqttSettings(merged.mqtt as Record<string, unknown>, originOf, problems);
   if (mqtt) config.mqtt = mqtt;
   if (problems.length > 0) throw new ConfigError(problems);
@@ -125,6 +127,7 @@ function toConfig(
   raw: Record<string, any>,
   file: string | undefined,
   collectors: readonly CollectorDefinition[],
+  env: Readonly<Record<string, string | undefined>>,
   originOf: (path: string[]) => Origin,
   problems: ConfigProblem[],
 ): Config {
@@ -151,7 +154,7 @@ function toConfig(
         ...at('timeout'),
       });
     }
-    for (const problem of definition.check?.(options, { intervalMs, timeoutMs }) ?? []) {
+    for (const problem of definition.check?.(options, { intervalMs, timeoutMs, env }) ?? []) {
       problems.push({ key: `collector.${definition.name}.${problem.key}`, message: problem.message, ...at(problem.key) });
     }
     collector[definition.name] = { enabled, intervalMs, timeoutMs, options };

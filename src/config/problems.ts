@@ -12,14 +12,30 @@ export interface ConfigProblem {
   column?: number;
 }
 
-export class ConfigError extends Error {
-  readonly problems: ConfigProblem[];
+/**
+ * At most this many problems are kept and shown: a file of thousands of mistakes (a wrong file
+ * passed as --config) reads as its first problems and a count, not as pages of output.
+ */
+export const MAX_PROBLEMS = 50;
 
-  constructor(problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+export class ConfigError extends Error {
+  /** The first MAX_PROBLEMS problems. */
+  readonly problems: ConfigProblem[];
+  /** How many more problems there were. */
+  readonly omitted: number;
+
+  constructor(problems: readonly ConfigProblem[], omitted = 0) {
+    const kept = problems.slice(0, MAX_PROBLEMS);
+    const more = omitted + problems.length - kept.length;
+    super([...kept.map(formatProblem), ...(more > 0 ? [omittedLine(more)] : [])].join('\n'));
     this.name = 'ConfigError';
-    this.problems = problems;
+    this.problems = kept;
+    this.omitted = more;
   }
+}
+
+export function omittedLine(omitted: number): string {
+  return `and ${omitted} more problem${omitted === 1 ? '' : 's'}`;
 }
 
 export function formatProblem(problem: ConfigProblem): string {

@@ -19,6 +19,9 @@ export function compileSchema<T>(schema: object): ValidateFunction<T> {
   return ajv.compile<T>(schema);
 }
 
+/** Unknown keys that get a "did you mean" guess. */
+const GUESS_LIMIT = 1000;
+
 /** Turns Ajv errors into problems that name the dotted key and where its value came from. */
 export function schemaProblems(
   errors: readonly ErrorObject[] | null | undefined,
@@ -26,6 +29,7 @@ export function schemaProblems(
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
+  let unknown = 0;
   for (const error of errors ?? []) {
     const path = pointerToPath(error.instancePath);
     let keyPath = path;
@@ -37,7 +41,9 @@ export function schemaProblems(
         const known = Object.keys(
           ((error.parentSchema as { properties?: Record<string, unknown> }).properties) ?? {},
         );
-        const guess = closest(extra, known);
+        // A guess for a typo; a file of thousands of unknown keys is not typos, and is not worth
+        // thousands of edit distances (only its first problems are shown anyway).
+        const guess = ++unknown <= GUESS_LIMIT ? closest(extra, known) : undefined;
         message =
           `unknown key "${extra}"` +
           (guess ? `; did you mean "${guess}"?` : '') +
@@ -106,14 +112,18 @@ function article(type: string): string {
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  const lower = word.toLowerCase();
   for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    // The distance is at least the difference in length: no need to compute it for those.
+    if (Math.abs(c.length - word.length) > limit) continue;
+    const d = editDistance(lower, c.toLowerCase());
     if (d < bestDistance) {
       bestDistance = d;
       best = c;
     }
   }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return bestDistance <= limit ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

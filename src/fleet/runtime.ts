@@ -17,15 +17,19 @@ export async function loadFleetRuntime(input: LoadInput & { collectors: readonly
     problems.push({ key: 'mqtt.url', message: 'harbinger collector needs a broker: set mqtt.url (e.g. --mqtt.url mqtt://broker.example:1883)' });
   }
   let web: FleetRuntime['web'];
+  let omitted = 0;
   const file = config.fleet.webConfigFile;
   if (file !== undefined) {
     try {
       web = await loadWebConfig(file);
     } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems);
+      if (err instanceof ConfigError) {
+        problems.push(...err.problems);
+        omitted += err.omitted;
+      }
       else problems.push({ key: 'fleet.web_config_file', message: String(err), source: file });
     }
   }
-  if (problems.length > 0 || !mqtt) throw new ConfigError(problems);
+  if (problems.length > 0 || !mqtt) throw new ConfigError(problems, omitted);
   return { config, runtime: { mqtt, fleet: config.fleet, web } };
 }

@@ -186,12 +186,14 @@ function checkDsn(dsn: string, problem: (message: string) => void): void {
   try {
     url = new URL(dsn);
   } catch {
-    problem('is not a URL like postgres://user@host:5432/database');
+    // A libpq key=value DSN (`host=db password=secret`) is not a URL; its password is what matters.
+    if (/(^|\s)password\s*=/i.test(dsn)) problem('must not contain the password: put it in fleet.store.password_file');
+    else problem('is not a URL like postgres://user@host:5432/database');
     return;
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') problem(`must start with postgres:// or postgresql://, got "${url.protocol}//"`);
   // A DSN is shown in ps, in shell history and in support bundles; a password file is not.
-  if (url.password) problem('must not contain the password: put it in fleet.store.password_file');
+  if (url.password || url.searchParams.has('password')) problem('must not contain the password: put it in fleet.store.password_file');
 }
 
 function readFirstLine(file: string, problem: (message: string) => void): string | undefined {

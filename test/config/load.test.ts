@@ -1,7 +1,9 @@
 import test from 'ava';
-import { load, problems } from '../helpers/config.js';
+import { billionLaughs, load, problems } from '../helpers/config.js';
 import { repoPath, writeTemp } from '../helpers/tmp.js';
 import { MODEL } from '../../src/predict/model.js';
+import { ConfigError, formatProblem, MAX_PROBLEMS } from '../../src/config/problems.js';
+import { MAX_ALIAS_COUNT } from '../../src/config/yaml-source.js';
 
 
 
@@ -150,4 +152,40 @@ test("predict.alarm_probability: the model's own cut by default; set by file, en
   t.is((await load({ flags: { 'predict.alarm-probability': '0.005' } })).predict.alarmProbability, 0.005);
   t.deepEqual(await problems(load({ flags: { 'predict.alarm-probability': '0' } })), ['flag --predict.alarm-probability: predict.alarm_probability: must be > 0, got 0']);
   t.deepEqual(await problems(load({ env: { HARBINGER_PREDICT_ALARM_PROBABILITY: '1' } })), ['env HARBINGER_PREDICT_ALARM_PROBABILITY: predict.alarm_probability: must be < 1, got 1']);
+});
+
+test('a file of 32,000 unknown keys is refused with its first 50 problems and a count of the rest', async (t) => {
+  // Each problem used to scan the whole mapping (and the parser compared each key with all the
+  // keys before it): minutes of a blocked agent on SIGHUP. Now one pass, and a bounded report.
+  const text = Array.from({ length: 32_000 }, (_, i) => `k${i}: 1\n`).join('');
+  const err = await load({ configFile: await writeTemp(t, 'h.yml', text) }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.true(err instanceof ConfigError);
+  const { problems: kept, omitted, message } = err as ConfigError;
+  t.is(kept.length, MAX_PROBLEMS);
+  t.is(omitted, 32_000 - MAX_PROBLEMS);
+  t.is(formatProblem(kept[0]!), `${kept[0]!.source}:1:1: k0: unknown key "k0" (known keys here: web, log, path, state_dir, predict, mqtt, balance, fleet, collector)`);
+  t.is(kept[49]!.line, 50, 'the first problems in file order');
+  t.regex(message, /\nand 31950 more problems$/);
+});
+
+test('a duplicate key deep in a large mapping is still found, with its line', async (t) => {
+  const text = `log:\n  level: info\n${Array.from({ length: 2_000 }, (_, i) => `k${i}: 1\n`).join('')}k7: 2\n`;
+  const file = await writeTemp(t, 'h.yml', text);
+  t.deepEqual(await problems(load({ configFile: file })), [`${file}:2003:1: invalid YAML: Map keys must be unique`]);
+});
+
+test('nested aliases ("billion laughs") are refused as a configuration problem naming the file', async (t) => {
+  const file = await writeTemp(t, 'h.yml', billionLaughs());
+  const lines = await problems(load({ configFile: file }));
+  t.deepEqual(lines, [`${file}: uses more than ${MAX_ALIAS_COUNT} aliases (alias expansion); refused`]);
+});
+
+test('a few aliases, as a sysadmin shares a block, still load', async (t) => {
+  const file = await writeTemp(t, 'h.yml', 'log: &l\n  level: debug\npredict: {}\nx-unused: *l\n');
+  t.regex((await problems(load({ configFile: file })))[0]!, /x-unused: unknown key/);
+  const ok = await load({ configFile: await writeTemp(t, 'ok.yml', 'path: &p\n  procfs: /p\n  sysfs: /s\nlog:\n  level: &lv warn\n') });
+  t.is(ok.log.level, 'warn');
 });

@@ -129,17 +129,21 @@ test.serial('a database stopped and restarted: up 0 and /health degraded, then u
   t.is(lines.filter((l) => l.msg === 'database answers again').length, 1);
 });
 
-test.serial('passwords never reach the log: a DSN with a password, wrong passwords from a file and from env, at debug level', async (t) => {
+test.serial('passwords never reach the log: a DSN with a password file, wrong passwords from a file and from env, at debug level', async (t) => {
   const { pg, maria } = t.context;
   const wrongFile = await writeTemp(t, 'wrong.pass', 'wrong-file-secret-Pp09\n');
+  // A DSN never holds the password (the configuration refuses one): it comes from password_file.
+  const pgFile = await writeTemp(t, 'pg.pass', `${PG_PASSWORD}\n`);
+  const dsnWrongFile = await writeTemp(t, 'dsn-wrong.pass', 'dsn-wrong-secret-Qq11\n');
+  const mariaFile = await writeTemp(t, 'maria.pass', `${MARIA_PASSWORD}\n`);
   const secrets = [PG_PASSWORD, MARIA_PASSWORD, 'dsn-wrong-secret-Qq11', 'wrong-file-secret-Pp09', 'wrong-env-secret-Rr22'];
   const agent = await agentWith(
     t,
     [
-      { name: 'pg-dsn', driver: 'postgres', dsn: pg.dsn('harbinger', 'postgres', PG_PASSWORD) },
-      { name: 'pg-dsn-wrong', driver: 'postgres', dsn: pg.dsn('harbinger', 'postgres', 'dsn-wrong-secret-Qq11') },
+      { name: 'pg-dsn', driver: 'postgres', dsn: pg.dsn('harbinger', 'postgres'), password_file: pgFile },
+      { name: 'pg-dsn-wrong', driver: 'postgres', dsn: pg.dsn('harbinger', 'postgres'), password_file: dsnWrongFile },
       { name: 'pg-file-wrong', driver: 'postgres', host: pg.host, port: pg.port, password_file: wrongFile },
-      { name: 'maria-dsn', driver: 'mysql', dsn: maria.dsn('harbinger', '', MARIA_PASSWORD) },
+      { name: 'maria-dsn', driver: 'mysql', dsn: maria.dsn('harbinger', ''), password_file: mariaFile },
       { name: 'maria-env-wrong', driver: 'mysql', host: maria.host, port: maria.port, password_env: 'E2E_WRONG' },
     ],
     { E2E_WRONG: 'wrong-env-secret-Rr22' },

@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { fixtureArgs, startAgent, waitForCollector } from '../helpers/agent.js';
 import { parseScrape, sampleValue } from '../helpers/metrics.js';
-import { repoPath } from '../helpers/tmp.js';
+import { repoPath, writeTemp } from '../helpers/tmp.js';
+import { billionLaughs } from '../helpers/config.js';
 import { requireTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
@@ -106,6 +107,31 @@ test('check-config: exit 0 on the example, 78 with every problem listed on a bad
   t.regex(bad!.stderr, /bad\.yml:3:3: web\.listen_adress: unknown key/);
   t.regex(bad!.stderr, /bad\.yml:6:5: collector\.pressure\.interval: must be a duration/);
   t.regex(bad!.stderr, /bad\.yml:8:3: collector\.smrat: unknown key "smrat"; did you mean "smart"\?/);
+});
+
+test('check-config: nested aliases are refused with exit 78 and one line, no stack trace', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const file = await writeTemp(t, 'laughs.yml', billionLaughs());
+  const err = await run(process.execPath, [cli, 'check-config', '--config', file]).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.is(err?.code, 78);
+  t.is(err!.stderr, `harbinger: invalid configuration (1 problem):\n  ${file}: uses more than 100 aliases (alias expansion); refused\n`);
+});
+
+test('check-config: thousands of unknown keys are listed as the first 50 and a count', async (t) => {
+  const cli = repoPath('dist/src/cli.js');
+  const file = await writeTemp(t, 'many.yml', Array.from({ length: 32_000 }, (_, i) => `k${i}: 1\n`).join(''));
+  const err = await run(process.execPath, [cli, 'check-config', '--config', file]).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.is(err?.code, 78);
+  const lines = err!.stderr.trimEnd().split('\n');
+  t.is(lines[0], 'harbinger: invalid configuration (32000 problems):');
+  t.is(lines.length, 1 + 50 + 1);
+  t.is(lines.at(-1), '  and 31950 more problems');
 });
 
 test('an unknown flag is refused with exit 78, as a config problem', async (t) => {

@@ -67,6 +67,13 @@ test('every fleet problem is named, with where the value came from', async (t) =
   t.regex((await problems(load({ 'fleet.group': 'a/b' })))[0]!, /fleet\.group: must be a name without \/, # or \+/);
 });
 
+test('fleet.store.dsn: a password as a query parameter or in a libpq key=value DSN is refused too', async (t) => {
+  for (const dsn of ['postgres://fleet@db.example/fleet?password=q-secret', 'host=db.example user=fleet password=kv-secret']) {
+    const found = await problems(load({ 'fleet.store.driver': 'postgres', 'fleet.store.dsn': dsn }));
+    t.deepEqual(found, ['flag --fleet.store.dsn: fleet.store.dsn: must not contain the password: put it in fleet.store.password_file'], dsn);
+  }
+});
+
 test('harbinger collector refuses to start without a broker, or with an unreadable web config: exit 78, nothing started', async (t) => {
   const collector = (...args: string[]) =>
     run(process.execPath, [CLI, 'collector', '--config', '/dev/null', '--state-dir', '/nonexistent', ...args], { timeout: 10_000 }).then(

@@ -15,3 +15,11 @@ export async function problems(promise: Promise<unknown>): Promise<string[]> {
   if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`);
   return err.problems.map(formatProblem);
 }
+
+/** Nine levels of nine aliases each: 9^9 nodes once expanded. */
+export function billionLaughs(): string {
+  const names = 'abcdefghi';
+  let text = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i < names.length; i++) text += `${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]\n`;
+  return text;
+}

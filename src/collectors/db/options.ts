@@ -199,21 +199,27 @@ export function checkDbOptions(options: Readonly<Record<string, unknown>>, conte
       try {
         url = new URL(target.dsn);
       } catch {
-        at('dsn', `is not a URL like ${DSN_SCHEMES[driver][0]}//user@host/database`);
+        // A libpq key=value DSN (`host=db password=secret`) is not a URL, but its password is refused first.
+        if (/(^|\s)password\s*=/i.test(target.dsn)) dsnHasPassword = true;
+        else at('dsn', `is not a URL like ${DSN_SCHEMES[driver][0]}//user@host/database`);
       }
       if (url && !DSN_SCHEMES[driver].includes(url.protocol)) {
         at('dsn', `must start with ${DSN_SCHEMES[driver].map((s) => `${s}//`).join(' or ')} for driver ${driver}`);
       }
-      dsnHasPassword = Boolean(url?.password);
+      if (url && (url.password || url.searchParams.has('password'))) dsnHasPassword = true;
+      // A DSN is shown in ps, in shell history and in support bundles; a password file is not.
+      if (dsnHasPassword) at('dsn', 'must not contain the password: put it in password_file (a file whose first line is the password)');
       if (url && target.tls?.enabled && DSN_TLS_PARAMS.some((p) => url.searchParams.has(p))) {
         at('tls.enabled', 'the DSN has TLS parameters too; set TLS in one place');
       }
     }
     if (target.host && target.socket) at('socket', 'cannot be set together with host: one is TCP, the other a Unix socket');
-    const passwordSources = [target.password_file && 'password_file', target.password_env && 'password_env', dsnHasPassword && 'the DSN'].filter(Boolean);
+    const passwordSources = [target.password_file && 'password_file', target.password_env && 'password_env'].filter(Boolean);
     if (passwordSources.length > 1) at(target.password_env ? 'password_env' : 'password_file', `the password is set in ${passwordSources.join(' and ')}; set it in one place`);
     if (target.password_env?.startsWith('HARBINGER_')) {
       at('password_env', 'must not start with HARBINGER_ (those names are settings): use a name like PG_MAIN_PASSWORD');
+    } else if (target.password_env && context.env && !context.env[target.password_env]) {
+      at('password_env', `names ${target.password_env}, which is not set (or is empty) in the environment: set it there, or use password_file`);
     }
     if (target.password_file) {
       const problem = unreadable(target.password_file, true);

@@ -65,9 +65,9 @@ test('semantic problems: one place for the address and the password, readable fi
       '    targets:', // 4
       '      - name: a', // 5
       '        driver: postgres', // 6
-      `        dsn: "${secretDsn}"`, // 7
+      `        dsn: "${secretDsn}"`, // 7: with a password
       '        host: db2', // 8: with a DSN
-      '        password_file: /nonexistent/pg.pass', // 9: unreadable, and a second password
+      '        password_file: /nonexistent/pg.pass', // 9: unreadable
       '      - name: a', // 10: duplicate
       '        driver: mysql', // 11
       '        dsn: "postgres://x@y/z"', // 12: wrong scheme for mysql
@@ -82,7 +82,7 @@ test('semantic problems: one place for the address and the password, readable fi
   const expected = [
     `${file}:3:5: collector.db.query_timeout: must be at most half of the collector's timeout (10000 ms), got 6000 ms`,
     `${file}:8:9: collector.db.targets[0].host: cannot be set together with dsn: put it in the DSN, or drop the DSN`,
-    `${file}:9:9: collector.db.targets[0].password_file: the password is set in password_file and the DSN; set it in one place`,
+    `${file}:7:9: collector.db.targets[0].dsn: must not contain the password: put it in password_file (a file whose first line is the password)`,
     `${file}:9:9: collector.db.targets[0].password_file: cannot read /nonexistent/pg.pass (ENOENT)`,
     `${file}:10:9: collector.db.targets[1].name: "a" is already the name of targets[0]; names must be unique`,
     `${file}:12:9: collector.db.targets[1].dsn: must start with mysql:// or mariadb:// for driver mysql`,
@@ -94,6 +94,45 @@ test('semantic problems: one place for the address and the password, readable fi
   ];
   t.deepEqual([...found].sort(), [...expected].sort());
   t.false(found.join('\n').includes('dsn-secret-3e1'));
+});
+
+test('a DSN with a password is refused, in every form, and points at password_file', async (t) => {
+  const dsns = [
+    ['postgres', 'postgres://harbinger:pw-secret-1@db1/app'],
+    ['postgres', 'postgresql://harbinger@db1/app?password=pw-secret-2'],
+    ['postgres', 'host=db1 user=harbinger password=pw-secret-3 dbname=app'],
+    ['postgres', 'host=db1 PASSWORD = pw-secret-4'],
+    ['mysql', 'mysql://harbinger:pw-secret-5@db1:3306/app'],
+    ['mysql', 'mariadb://harbinger:pw-secret-6@db1/app'],
+  ];
+  const targets = dsns.map(([driver, dsn], i) => ({ name: `t${i}`, driver, dsn }));
+  const file = await writeTemp(t, 'h.yml', `collector:\n  db:\n    targets: ${JSON.stringify(targets)}\n`);
+  const found = await problems(load({ configFile: file }));
+  t.deepEqual(
+    found.map((line) => line.replace(/^.*?collector\.db\./, '')),
+    dsns.map((_, i) => `targets[${i}].dsn: must not contain the password: put it in password_file (a file whose first line is the password)`),
+  );
+  t.false(/pw-secret/.test(found.join('\n')), 'the password is not echoed');
+  const fine = await writeTemp(t, 'ok.yml', `collector:\n  db:\n    targets: ${JSON.stringify([{ name: 'a', driver: 'postgres', dsn: 'postgres://harbinger@db1/app?sslmode=disable' }])}\n`);
+  t.is(((await load({ configFile: fine })).collector.db!.options.targets as unknown[]).length, 1);
+});
+
+test('password_env must name a variable that is set and not empty', async (t) => {
+  const file = await writeTemp(
+    t,
+    'h.yml',
+    `collector:\n  db:\n    targets: ${JSON.stringify([
+      { name: 'a', driver: 'postgres', host: 'db1', password_env: 'PG_UNSET_PASSWORD' },
+      { name: 'b', driver: 'postgres', host: 'db2', password_env: 'PG_EMPTY_PASSWORD' },
+      { name: 'c', driver: 'postgres', host: 'db3', password_env: 'PG_SET_PASSWORD' },
+    ])}\n`,
+  );
+  const found = await problems(load({ configFile: file, env: { PG_EMPTY_PASSWORD: '', PG_SET_PASSWORD: 'x' } }));
+  t.deepEqual(found.map((line) => line.replace(/^.*?collector\.db\./, '')), [
+    'targets[0].password_env: names PG_UNSET_PASSWORD, which is not set (or is empty) in the environment: set it there, or use password_file',
+    'targets[1].password_env: names PG_EMPTY_PASSWORD, which is not set (or is empty) in the environment: set it there, or use password_file',
+  ]);
+  t.truthy(await load({ configFile: file, env: { PG_UNSET_PASSWORD: 'y', PG_EMPTY_PASSWORD: 'z', PG_SET_PASSWORD: 'x' } }));
 });
 
 test('an empty password_file is refused', async (t) => {
