@@ -115,7 +115,7 @@ test('recovery is logged once and clears the error', async (t) => {
   const { logger, lines } = captureLogger();
   const scheduler = new Scheduler([def], configFor('recovering', 20, 10), { state, logger });
   scheduler.start();
-  await until('the third run, a success', () => state.status('recovering').success);
+  await until('the third run, a success', () => state.status('recovering').success === true);
   await scheduler.stop();
   const status = state.status('recovering');
   t.true(status.success);
