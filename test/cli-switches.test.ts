@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { Command } from 'commander';
 import { switches, switchValues, UsageError } from '../src/cli-switches.js';
+import { runHarbinger } from './helpers/agent.js';
 import { repoPath, tempDir } from './helpers/tmp.js';
 
 const program = new Command('p').option('--x.enabled', 'a setting').option('--no-x.enabled').option('--level <value>');
@@ -31,17 +30,13 @@ test('a switch with a value becomes the bare switch, its --no- form, or nothing'
 test('harbinger: a collector switched off with =false is off', async (t) => {
   const stateDir = await tempDir(t);
   const run = (...switch_: string[]) =>
-    promisify(execFile)(process.execPath, [repoPath('dist/src/cli.js'), 'check', '--json', '--config', repoPath('examples/harbinger.yml'), '--state-dir', stateDir, '--no-collector.host', '--no-collector.pressure', '--no-collector.db', '--smart.replay', repoPath('examples/replay'), ...switch_]).then(
+    runHarbinger(t, ['check', '--json', '--config', repoPath('examples/harbinger.yml'), '--state-dir', stateDir, '--no-collector.host', '--no-collector.pressure', '--no-collector.db', '--smart.replay', repoPath('examples/replay'), ...switch_]).then(
       ({ stdout }) => (JSON.parse(stdout) as { disks: unknown[] }).disks.length,
-      (err: { stdout: string }) => (JSON.parse(err.stdout) as { disks: unknown[] }).disks.length,
     );
   t.true((await run('--collector.smart.enabled=true')) > 0);
   t.is(await run('--collector.smart.enabled=false'), 0);
   t.is(await run('--collector.smart', 'false'), 0);
-  const bad = await promisify(execFile)(process.execPath, [repoPath('dist/src/cli.js'), 'check-config', '--collector.smart=yes']).then(
-    () => undefined,
-    (err: { code: number; stderr: string }) => err,
-  );
+  const bad = await runHarbinger(t, ['check-config', '--collector.smart=yes']);
   t.is(bad?.code, 78);
   t.regex(bad!.stderr, /^harbinger: --collector\.smart is a switch: give it alone, with =true or =false, or as --no-collector\.smart, not =yes$/m);
 });

@@ -9,6 +9,18 @@ import { captureLogger } from './helpers/logger.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits for what the scheduler has done (runs, statuses), not for a fixed time: on a busy machine
+ * the runs come later, never fewer. The timeout only ends a test that would otherwise hang.
+ */
+async function until(what: string, done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 function configFor(name: string, intervalMs: number, timeoutMs: number, enabled = true): Config {
   return {
     file: undefined,
@@ -46,7 +58,7 @@ test('a collector that keeps failing logs one line, counts every failure, keeps 
   const { logger, lines } = captureLogger();
   const scheduler = new Scheduler([def], configFor('flaky', 30, 20), { state, logger });
   scheduler.start();
-  await sleep(250);
+  await until('four runs, the last three failed', () => state.status('flaky').consecutiveFailures >= 3);
   await scheduler.stop();
   const status = state.status('flaky');
   t.true(calls >= 4, `ran ${calls} times`);
@@ -82,7 +94,7 @@ test('a hung collector times out, is aborted, and never runs twice at once', asy
   const { logger } = captureLogger();
   const scheduler = new Scheduler([def], configFor('hang', 40, 20), { state, logger });
   scheduler.start();
-  await sleep(300);
+  await until('three timeouts, two aborts', () => state.status('hang').failuresTotal.timeout >= 3 && aborted >= 2);
   await scheduler.stop();
   const status = state.status('hang');
   t.is(maxRunning, 1);
@@ -103,7 +115,7 @@ test('recovery is logged once and clears the error', async (t) => {
   const { logger, lines } = captureLogger();
   const scheduler = new Scheduler([def], configFor('recovering', 20, 10), { state, logger });
   scheduler.start();
-  await sleep(150);
+  await until('the third run, a success', () => state.status('recovering').success === true);
   await scheduler.stop();
   const status = state.status('recovering');
   t.true(status.success);
@@ -127,7 +139,10 @@ test('a run-once collector stops after its first success and retries until then'
   const { logger } = captureLogger();
   const scheduler = new Scheduler([def], configFor('once', 20, 10), { state, logger });
   scheduler.start();
-  await sleep(200);
+  await until('the first success', () => state.reading('once') !== undefined);
+  // Then several intervals in which it must not run again (on a busy machine it is checked
+  // over fewer intervals, never wrongly failed).
+  await sleep(100);
   await scheduler.stop();
   t.is(calls, 2);
   t.is(state.reading('once'), 'info');

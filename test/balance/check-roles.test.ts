@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { CLI } from '../helpers/agent.js';
+import { execHarbinger } from '../helpers/agent.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -9,8 +9,7 @@ const TREE = repoPath('test/fixtures/storage/md-lvm');
 
 /** `harbinger check` on the replayed disks (sda, sdb, nvme0) over the md-lvm layout: RAID 1 of sda1+sdb1 under LVM. */
 const check = async (t: Parameters<typeof tempDir>[0], ...extra: string[]) =>
-  run(process.execPath, [
-    CLI,
+  execHarbinger(t, [
     'check',
     ...extra,
     '--config',

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { overrideJson, OverrideStore } from '../../src/balance/override.js';
-import { CLI } from '../helpers/agent.js';
+import { runHarbinger } from '../helpers/agent.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort, requireTool } from '../helpers/tools.js';
 
@@ -17,16 +16,10 @@ interface Run {
   stderr: string;
 }
 
-/** The built CLI as a child, with only PATH from the environment (no HARBINGER_* of the host). */
+/** The built CLI as a child, with only PATH from the environment (no HARBINGER_* of the host); every call names its temporary state directory. */
 function harbinger(args: string[], options: { env?: Record<string, string>; asNobody?: boolean } = {}): Promise<Run> {
-  const [file, argv] = options.asNobody
-    ? [requireTool('setpriv', 'util-linux'), ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args]]
-    : [process.execPath, [CLI, ...args]];
-  return new Promise((resolve) => {
-    execFile(file, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  const wrap = options.asNobody ? [requireTool('setpriv', 'util-linux'), '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  return runHarbinger(undefined, args, { env: options.env, wrap });
 }
 
 /** A state directory, and a config file that nobody can read too, pointing the agent's web address at a closed port. */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { startAgent, waitForCollector } from '../helpers/agent.js';
+import { runHarbinger, startAgent, waitForCollector } from '../helpers/agent.js';
 import { parseScrape, sampleValue } from '../helpers/metrics.js';
 import { recording, STAND_IN, standIn } from '../helpers/stand-in.js';
 import { repoPath, tempDir } from '../helpers/tmp.js';
@@ -109,12 +109,7 @@ test('the real smartctl on this machine: a disk without SMART is reported cleanl
 });
 
 test('harbinger smart inspect: one JSON line per file, exit 1 when one is not a smartctl result', async (t) => {
-  const cli = repoPath('dist/src/cli.js');
-  const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    execFile(process.execPath, [cli, 'smart', 'inspect', recording('scrutiny/smart-fail2.json'), recording('scrutiny/smart-fail.json')], (err, stdout) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
-    );
-  });
+  const result = await runHarbinger(t, ['smart', 'inspect', recording('scrutiny/smart-fail2.json'), recording('scrutiny/smart-fail.json')]);
   t.is(result.code, 1);
   const [good, bad] = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.is(good.protocol, 'ata');

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { CLI } from '../helpers/agent.js';
+import { runHarbinger } from '../helpers/agent.js';
 import { problems } from '../helpers/config.js';
 import { writeTemp } from '../helpers/tmp.js';
 
-const run = promisify(execFile);
 const load = (flags: Record<string, unknown> = {}, env: Record<string, string> = {}) => loadConfig({ collectors: COLLECTORS, flags, env: { HARBINGER_CONFIG: '/dev/null', ...env } });
 
 
@@ -76,10 +73,7 @@ test('fleet.store.dsn: a password as a query parameter or in a libpq key=value D
 
 test('harbinger collector refuses to start without a broker, or with an unreadable web config: exit 78, nothing started', async (t) => {
   const collector = (...args: string[]) =>
-    run(process.execPath, [CLI, 'collector', '--config', '/dev/null', '--state-dir', '/nonexistent', ...args], { timeout: 10_000 }).then(
-      () => undefined,
-      (e: { code: number; stdout: string; stderr: string }) => e,
-    );
+    runHarbinger(t, ['collector', '--config', '/dev/null', ...args]).then((r) => (r.code === 0 ? undefined : r));
   const noBroker = await collector();
   t.is(noBroker?.code, 78);
   t.regex(noBroker!.stderr, /mqtt\.url: harbinger collector needs a broker: set mqtt\.url/);
@@ -89,10 +83,7 @@ test('harbinger collector refuses to start without a broker, or with an unreadab
   t.regex(badWeb!.stderr, /\/nonexistent\/web\.yml/);
   // check-config --for collector catches the same before a service is started.
   const check = (...args: string[]) =>
-    run(process.execPath, [CLI, 'check-config', '--config', '/dev/null', ...args], { timeout: 10_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => e,
-    );
+    runHarbinger(t, ['check-config', '--config', '/dev/null', ...args]);
   t.is((await check()).code, 0, 'the agent needs no broker');
   const forCollector = await check('--for', 'collector');
   t.is(forCollector.code, 78);

@@ -1,3 +1,4 @@
+import { execHarbinger } from '../helpers/agent.js';
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -329,7 +330,7 @@ test('--by-model: per drive model, the predictor and the baselines on the same d
 });
 
 test('the command: `harbinger evaluate --by-model --json` prints one object with by_model', async (t) => {
-  const { stdout } = await promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--by-model', '--json', INTERVALS]);
+  const { stdout } = await execHarbinger(t, ['evaluate', '--by-model', '--json', INTERVALS]);
   const report = JSON.parse(stdout) as EvaluationReport;
   t.is(report.drives, 440);
   t.is(report.by_model!.reduce((a, m) => a + m.drives, 0), 440);
@@ -352,7 +353,7 @@ test('the command on files it cannot read: one line naming the file and the prob
     [dir, /: a directory, not a file/],
   ];
   for (const [file, message] of cases) {
-    const err = await t.throwsAsync(promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--json', file]));
+    const err = await t.throwsAsync(execHarbinger(t, ['evaluate', '--json', file]));
     const { code, stdout, stderr } = err as Error & { code: number; stdout: string; stderr: string };
     t.is(code, 1, file);
     t.is(stdout, '', 'no report from part of a file');
@@ -408,9 +409,9 @@ test("--alarm-probability: the predictor scored with the agent's configured cut,
   t.true(r.predictor.tp >= own.predictor.tp && r.predictor.fp >= own.predictor.fp);
   t.like(r.predictor, { tpr: r.sweep.find((s) => s.threshold === 0.01)!.tpr, fpr: r.sweep.find((s) => s.threshold === 0.01)!.fpr });
   t.deepEqual(r.baselines, own.baselines);
-  const { stdout } = await promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--alarm-probability', '0.01', '--json', INTERVALS]);
+  const { stdout } = await execHarbinger(t, ['evaluate', '--alarm-probability', '0.01', '--json', INTERVALS]);
   t.is((JSON.parse(stdout) as EvaluationReport).predictor.tp, r.predictor.tp);
-  const bad = await promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--alarm-probability', '1.5', INTERVALS]).then(
+  const bad = await execHarbinger(t, ['evaluate', '--alarm-probability', '1.5', INTERVALS]).then(
     () => undefined,
     (err: { code: number; stderr: string }) => err,
   );
@@ -481,7 +482,7 @@ test('unrated_models: the drives of models the model has no failure rate for, sc
 
 test('--model FILE: a model file scored in place of the shipped one, named in the report', async (t) => {
   const dir = await tempDir(t);
-  const cli = (...args: string[]): Promise<{ stdout: string }> => promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', ...args], { maxBuffer: 1 << 24 });
+  const cli = (...args: string[]): Promise<{ stdout: string }> => execHarbinger(t, ['evaluate', ...args]);
   const shippedFile = repoPath('src', 'predict', 'model-weights.json');
   const weights = JSON.parse(await readFile(shippedFile, 'utf8')) as { operatingPoint: { degraded: number } };
   weights.operatingPoint.degraded = 0.02;
@@ -525,7 +526,7 @@ test('--model with a file that is not a model: one line naming the file and the 
     [await write('feature.json', JSON.stringify({ ...shipped, features: ['spin_retries', ...(shipped.features as string[]).slice(1)] })), /feature\.json: not a harbinger model: unknown feature "spin_retries"/],
   ];
   for (const [file, message] of cases) {
-    const err = await t.throwsAsync(promisify(execFile)(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--json', '--model', file, INTERVALS]));
+    const err = await t.throwsAsync(execHarbinger(t, ['evaluate', '--json', '--model', file, INTERVALS]));
     const { code, stdout, stderr } = err as Error & { code: number; stdout: string; stderr: string };
     t.is(code, 1, file);
     t.is(stdout, '', 'no report');

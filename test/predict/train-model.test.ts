@@ -4,6 +4,7 @@
  * loads; and, where Backblaze's files are beside the checkout (../shared, as in CI), writing
  * exactly the shipped src/predict/model-weights.json from them.
  */
+import { execHarbinger } from '../helpers/agent.js';
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -96,7 +97,7 @@ test('the fitting settings as flags: in the file, in its command, and the file s
   t.regex(String(written.training.loss), /failed drives weigh 2$/);
   t.regex(String(written.training.command), / --trees 5 --depth 2 --failed-weight 2$/);
 
-  const { stdout } = await run(process.execPath, [repoPath('dist', 'src', 'cli.js'), 'evaluate', '--json', '--model', out, INTERVALS], { maxBuffer: 1 << 24 });
+  const { stdout } = await execHarbinger(t, ['evaluate', '--json', '--model', out, INTERVALS]);
   const report = JSON.parse(stdout) as { model_file: string; predictor: { threshold: number } };
   t.is(report.model_file, out);
   t.is(report.predictor.threshold, written.operatingPoint.degraded);
