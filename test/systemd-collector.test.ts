@@ -96,9 +96,11 @@ test('the launcher gives the collector no V8 memory flags (only `run` gets them)
   await writeFile(fake, '#!/bin/sh\nprintf "%s\\n" "$@"\n');
   await chmod(fake, 0o755);
   const env = { ...process.env, HARBINGER_NODE: fake };
-  const collector = await run(LAUNCHER, ['collector', '--config', '/etc/harbinger/harbinger.yml'], env);
+  // The stand-in only prints its arguments: the config path is never opened.
+  const config = join(dir, 'harbinger.yml');
+  const collector = await run(LAUNCHER, ['collector', '--config', config], env);
   t.is(collector.code, 0, collector.stderr);
-  t.deepEqual(collector.stdout.trim().split('\n').slice(1), ['collector', '--config', '/etc/harbinger/harbinger.yml']);
+  t.deepEqual(collector.stdout.trim().split('\n').slice(1), ['collector', '--config', config]);
   t.regex(collector.stdout.split('\n')[0]!, /\/dist\/src\/cli\.js$/);
   const agent = await run(LAUNCHER, ['run'], env);
   t.deepEqual(agent.stdout.trim().split('\n').slice(0, 3), ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1']);
@@ -123,7 +125,10 @@ test('the collector environment file sets nothing, and its examples are valid se
   t.true([...vars.keys()].some((k) => k.startsWith('HARBINGER_FLEET_')));
   // The service's environment: the unit's Environment=, then the file (whose variables systemd
   // also passes to the process, HARBINGER_COLLECTOR_OPTS included), then the flags.
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HARBINGER_STATE_DIR: STATE_DIR, ...Object.fromEntries(vars) };
+  // The unit's HARBINGER_STATE_DIR (checked above) with a temporary directory in its place.
+  const stateDir = await mkdtemp(join(tmpdir(), 'harbinger-collector-state-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HARBINGER_STATE_DIR: stateDir, ...Object.fromEntries(vars) };
   const opts = words([vars.get('HARBINGER_COLLECTOR_OPTS')!]);
   t.true(opts.length > 0);
   const check = await run(process.execPath, ['dist/src/cli.js', 'check-config', '--config', EXAMPLE, ...opts], env);

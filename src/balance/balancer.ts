@@ -135,14 +135,15 @@ export class Balancer {
   private onAnswer(answer: DrainAnswer | undefined): void {
     const before = this.coordination.answer()?.state;
     if (!this.coordination.onAnswer(answer)) return;
-    if (answer && answer.state === before) {
-      // The same answer with a new reason (the loads moved): shown in the reasons, not logged again.
-    } else if (answer) {
+    if (!answer) {
+      this.deps.logger.warn({ request: this.coordination.request()?.id }, 'the collector released the drain grant while the host still needs it: asking again');
+    } else if (answer.state !== before) {
+      // Only a new state is logged: a new reason for the same answer (the loads moved) shows in the reasons.
       this.deps.logger[answer.state === 'granted' ? 'info' : 'warn'](
         { request: answer.request, state: answer.state, collector: answer.collector, reason: answer.reason },
         answer.state === 'granted' ? 'the collector granted the drain' : 'the collector deferred the drain',
       );
-    } else this.deps.logger.warn({ request: this.coordination.request()?.id }, 'the collector released the drain grant while the host still needs it: asking again');
+    }
     this.decide('collector');
     // Once per request: a deferral whose reason moves with the loads is not news.
     if (answer?.state === 'deferred' && this.deferralAnnounced !== answer.request) {

@@ -7,6 +7,18 @@ import { overrideJson } from './override.js';
 import type { BalanceStatus } from './service.js';
 import type { BalanceSettings } from './settings.js';
 
+/** Host PSI `some`, 60 s averages, percent of time: what the weight and the report both use; undefined without PSI. */
+export function psiAverages(pressure: PressureReading | undefined): { cpu?: number; memory?: number; io?: number } | undefined {
+  const psi = pressure?.psi;
+  if (!psi) return undefined;
+  const out: { cpu?: number; memory?: number; io?: number } = {};
+  for (const resource of ['cpu', 'memory', 'io'] as const) {
+    const avg60 = psi[resource]?.some?.avg60;
+    if (avg60 !== undefined) out[resource] = avg60;
+  }
+  return out;
+}
+
 /**
  * The host's load as the collector weighs it: CPU utilisation (what a member would have to take
  * over), pressure, and each counted database's latency, statements per second and connections
@@ -20,14 +32,8 @@ export function hostLoad(state: State): HostLoad {
     load.cpuUtilization = Math.min(1, Math.max(0, pressure.cpu.utilization1m));
     load.cores = pressure.cpu.cores;
   }
-  const psi = pressure?.psi;
-  if (psi) {
-    load.pressure = {};
-    for (const resource of ['cpu', 'memory', 'io'] as const) {
-      const avg60 = psi[resource]?.some?.avg60;
-      if (avg60 !== undefined) load.pressure[resource] = avg60;
-    }
-  }
+  const averages = psiAverages(pressure);
+  if (averages) load.pressure = averages;
   for (const t of state.reading<DbReading>('db')?.targets ?? []) {
     if (t.balance === 'ignore') continue;
     const db: DatabaseLoad = { target: t.name };

@@ -5,6 +5,7 @@ import { PREDICTIONS, type State } from '../state.js';
 import type { DiskRoleInfo } from './disk-roles.js';
 import type { DrainCoordination } from './drain-request.js';
 import { drainVerdict } from './drive-verdict.js';
+import { psiAverages } from './report.js';
 import type { Override } from './override.js';
 import { withOverride } from './override-decision.js';
 import { decide, severity, type BalanceDecision, type BalanceInputs } from './policy.js';
@@ -96,14 +97,8 @@ export class BalanceService {
         return { disk: d.disk, device: d.device, level: d.level, role: role?.role ?? 'unknown', verdict: drainVerdict(d.evidence ?? []), ...(role ? { roleReason: role.reason } : {}) };
       });
     }
-    const psi = state.reading<PressureReading>('pressure')?.psi;
-    if (psi) {
-      inputs.pressure = {};
-      for (const resource of ['cpu', 'memory', 'io'] as const) {
-        const avg60 = psi[resource]?.some?.avg60;
-        if (avg60 !== undefined) inputs.pressure[resource] = avg60;
-      }
-    }
+    const pressure = psiAverages(state.reading<PressureReading>('pressure'));
+    if (pressure) inputs.pressure = pressure;
     const db = state.reading<DbReading>('db');
     if (db) {
       // A target set to `ignore` never affects the balance: not its outages, not its latency.
